@@ -1,0 +1,1 @@
+"""factory-sync: keeps each Factory tracking issue in step with its study repository."""

@@ -1,0 +1,1 @@
+"""A stateful stand-in for GitHub, served over HTTP, for tests and the sandbox."""
