@@ -7,14 +7,28 @@ The double shares no code with the product: it is an independent stand-in for Gi
 
 from __future__ import annotations
 
+import base64
 import itertools
+import secrets
+import string
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+
+TOKEN_LIFETIME = timedelta(hours=1)
+INSTALLATION_RATE_LIMIT = 5000
+WORKFLOW_RATE_LIMIT = 1000
+WORKFLOW_ACTOR = "github-actions[bot]"
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+def node_id(type_name: str, database_id: int) -> str:
+    """GitHub's legacy global node id ("05:Issue1" in base64), shared by the REST and GraphQL faces."""
+    return base64.b64encode(f"{len(type_name):02d}:{type_name}{database_id}".encode()).decode()
 
 
 def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
-    return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 class Clock:
@@ -25,7 +39,7 @@ class Clock:
         self._fixed = start
 
     def now(self) -> datetime:
-        base = self._fixed if self._fixed is not None else datetime.now(timezone.utc)
+        base = self._fixed if self._fixed is not None else datetime.now(UTC)
         return (base + self._offset).replace(microsecond=0)
 
     def advance(self, seconds: float) -> None:
@@ -110,8 +124,21 @@ class Repository:
 
 
 @dataclass
+class RateWindow:
+    """One principal's use of one rate-limit resource ("core", "graphql") in the current hour."""
+
+    limit: int
+    used: int = 0
+    reset_at: datetime | None = None
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+@dataclass
 class Token:
-    """An installation access token (or, with app_id None, a workflow's GITHUB_TOKEN)."""
+    """An installation access token (or, with installation_id None, a workflow's GITHUB_TOKEN)."""
 
     value: str
     installation_id: int | None
@@ -119,8 +146,12 @@ class Token:
     permissions: dict[str, str]
     expires_at: datetime
     revoked: bool = False
-    rate_limit: int = 5000
-    rate_used: int = 0
+    rate_limit: int = INSTALLATION_RATE_LIMIT  # per hour, for each resource
+    id: str = ""  # short, non-secret name for logs; never the token value
+
+    @property
+    def is_workflow(self) -> bool:
+        return self.installation_id is None
 
 
 @dataclass
@@ -149,6 +180,8 @@ class World:
         self.tokens: dict[str, Token] = {}
         self.dispatches: list[Dispatch] = []
         self.users: dict[str, str] = {}  # login -> "User" / "Organization" / "Bot"
+        self.user_ids: dict[str, int] = {}
+        self.rate_windows: dict[tuple[str, str], RateWindow] = {}  # (principal key, resource)
         self._ids = itertools.count(1000)
 
     def next_id(self) -> int:
@@ -166,6 +199,73 @@ class World:
             return [r for r in self.repositories.values() if r.owner.lower() == inst.account.lower()]
         return [r for name in inst.repositories if (r := self.repo(name)) is not None]
 
+    def token(self, value: str) -> Token | None:
+        return self.tokens.get(value)
+
+    def token_repos(self, token: Token) -> list[Repository]:
+        if token.repositories is not None:
+            return [r for name in token.repositories if (r := self.repo(name)) is not None]
+        inst = self.installations.get(token.installation_id or -1)
+        return self.installation_repos(inst) if inst else []
+
+    def token_can_see(self, token: Token, repo: Repository) -> bool:
+        return any(r is repo for r in self.token_repos(token))
+
+    def is_live(self, token: Token) -> bool:
+        return not token.revoked and self.clock.now() < token.expires_at
+
+    def app_of(self, token: Token) -> App | None:
+        inst = self.installations.get(token.installation_id or -1)
+        return self.apps.get(inst.app_id) if inst else None
+
+    def actor_of(self, token: Token) -> str:
+        """The login GitHub shows for changes made with this token."""
+        app = self.app_of(token)
+        return f"{app.slug}[bot]" if app else WORKFLOW_ACTOR
+
+    def user_id(self, login: str) -> int:
+        if login not in self.user_ids:
+            self.user_ids[login] = self.next_id()
+        return self.user_ids[login]
+
+    def user_type(self, login: str) -> str:
+        return self.users.get(login) or ("Bot" if login.endswith("[bot]") else "User")
+
+    def rate_window(self, principal_key: str, resource: str, limit: int) -> RateWindow:
+        """The principal's window for the resource, opening a new hour when the last one is over."""
+        now = self.clock.now()
+        window = self.rate_windows.get((principal_key, resource))
+        if window is None or window.reset_at is None or now >= window.reset_at:
+            window = RateWindow(limit, 0, now + timedelta(hours=1))
+            self.rate_windows[(principal_key, resource)] = window
+        return window
+
+    # -- tokens ------------------------------------------------------------------------------
+    def mint_installation_token(self, inst: Installation, repositories: list[str] | None,
+                                permissions: dict[str, str]) -> Token:
+        """A new one-hour token; the caller has checked that the narrowing fits the installation."""
+        return self._mint(inst.id, repositories, permissions, INSTALLATION_RATE_LIMIT)
+
+    def mint_workflow_token(self, repo_full_name: str, permissions: dict[str, str] | None = None, *,
+                            value: str | None = None) -> str:
+        """A workflow's GITHUB_TOKEN for one repository (issues write, contents read unless told);
+        returns the token value, a random one unless `value` is given."""
+        repo = self.repo(repo_full_name)
+        if repo is None:
+            raise KeyError(f"no repository {repo_full_name}")
+        perms = permissions if permissions is not None else {"issues": "write", "contents": "read"}
+        self.users.setdefault(WORKFLOW_ACTOR, "Bot")
+        token = self._mint(None, [repo.full_name], {**perms, "metadata": "read"}, WORKFLOW_RATE_LIMIT, value)
+        return token.value
+
+    def _mint(self, installation_id: int | None, repositories: list[str] | None,
+              permissions: dict[str, str], rate_limit: int, value: str | None = None) -> Token:
+        value = value or "ghs_" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(36))
+        token = Token(value, installation_id, repositories, dict(permissions),
+                      self.clock.now() + TOKEN_LIFETIME, rate_limit=rate_limit, id=f"tok-{self.next_id()}")
+        self.tokens[value] = token
+        return token
+
     # -- building the world ------------------------------------------------------------------
     def add_app(self, app_id: int, public_key_pem: str, *, client_id: str | None = None,
                 slug: str = "factory-sync", name: str = "Factory Sync", owner: str = "ohdsi-demo") -> App:
@@ -173,7 +273,8 @@ class World:
         self.apps[app_id] = app
         return app
 
-    def add_repo(self, full_name: str, *, private: bool = False, labels: list[str] | None = None) -> Repository:
+    def add_repo(self, full_name: str, *, private: bool = False,
+                 labels: list[str] | None = None) -> Repository:
         owner, name = full_name.split("/", 1)
         self.users.setdefault(owner, "Organization")
         repo = Repository(self.next_id(), owner, name, private=private, created_at=self.clock.now())
@@ -199,12 +300,42 @@ class World:
             repo.labels[name.lower()] = label
         return label
 
+    def import_issue(self, repo: Repository, title: str, body: str | None, user: str, *,
+                     created_at: datetime, labels: list[str] | None = None,
+                     assignees: list[str] | None = None,
+                     closed_at: datetime | None = None, state_reason: str | None = None,
+                     timeline: list[TimelineEvent] | None = None, number: int | None = None,
+                     is_pull_request: bool = False) -> Issue:
+        """An issue with a past: without an explicit timeline, its labels are applied when it was
+        opened and its closing is recorded at closed_at, both by its author."""
+        number = number or repo.next_number
+        if number in repo.issues:
+            raise ValueError(f"{repo.full_name} already has issue #{number}")
+        names = [self.ensure_label(repo, n).name for n in labels or []]
+        if timeline is None:
+            timeline = [TimelineEvent(self.next_id(), "labeled", user, created_at, label=n) for n in names]
+            if closed_at is not None:
+                timeline.append(TimelineEvent(self.next_id(), "closed", user, closed_at,
+                                              state_reason=state_reason or "completed"))
+        issue = Issue(self.next_id(), number, title, body, user,
+                      state="closed" if closed_at else "open",
+                      state_reason=(state_reason or "completed") if closed_at else None,
+                      labels=names, assignees=list(assignees or []), created_at=created_at,
+                      updated_at=max([created_at, closed_at or created_at,
+                                      *(e.created_at for e in timeline)]),
+                      closed_at=closed_at, timeline=timeline, is_pull_request=is_pull_request)
+        repo.issues[number] = issue
+        repo.next_number = max(repo.next_number, number + 1)
+        return issue
+
     # -- issue changes that GitHub records on the timeline ----------------------------------
     def create_issue(self, repo: Repository, title: str, body: str | None, user: str, *,
-                     labels: list[str] | None = None, assignees: list[str] | None = None) -> Issue:
+                     labels: list[str] | None = None, assignees: list[str] | None = None,
+                     is_pull_request: bool = False) -> Issue:
         now = self.clock.now()
         issue = Issue(self.next_id(), repo.next_number, title, body, user,
-                      assignees=list(assignees or []), created_at=now, updated_at=now)
+                      assignees=list(assignees or []), created_at=now, updated_at=now,
+                      is_pull_request=is_pull_request)
         repo.next_number += 1
         repo.issues[issue.number] = issue
         for label in labels or []:

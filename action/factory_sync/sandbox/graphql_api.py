@@ -1,0 +1,161 @@
+"""POST /graphql: GitHub's GraphQL API over the world, checked against GitHub's published schema.
+
+The server authenticates the caller and parses the JSON body; `execute_graphql` does the rest
+as GitHub does: reject what GitHub's validation rejects (HTTP 200 with `errors`), enforce the
+connection and node limits, charge the query's cost to the token's GraphQL rate-limit window,
+then resolve it with the classes in `graphql_objects`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    GraphQLSyntaxError,
+    OperationType,
+    build_schema,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from graphql.language import OperationDefinitionNode, VariableDefinitionNode, print_ast
+
+from factory_sync.sandbox.auth import Principal
+from factory_sync.sandbox.graphql_errors import (
+    QUERY_ATTRIBUTE_MISSING,
+    DocumentIndex,
+    execution_error,
+    locations,
+    merge_missing_arguments,
+    plain_error,
+    syntax_error,
+    typed_error,
+    validation_error,
+)
+from factory_sync.sandbox.graphql_limits import QuerySize, measure
+from factory_sync.sandbox.graphql_objects import Caller, MutationRoot, QueryRoot, type_name
+from factory_sync.sandbox.world import Token, World
+
+SCHEMA_FILE = Path(__file__).with_name("github-schema.graphql")
+RATE_RESOURCE = "graphql"
+
+Answer = tuple[int, dict]
+
+
+@cache
+def github_schema() -> GraphQLSchema:
+    """GitHub's schema, built once per process."""
+    schema = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"), assume_valid_sdl=True)
+    # GitHub deprecates `id` on some types whose Node interface field is not deprecated; the
+    # spec's schema validation rejects that, GitHub serves it. Documents are validated as usual.
+    schema._validation_errors = []
+    return schema
+
+
+def execute_graphql(world: World, token: Token, payload: dict, base_url: str) -> Answer:
+    """Run one GraphQL request for `token`; `base_url` is where html links (`url` fields) point."""
+    query = payload.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return 200, {"errors": [plain_error(QUERY_ATTRIBUTE_MISSING)]}
+    variables = _variables(payload.get("variables"))
+    if variables is None:
+        return 200, {"errors": [plain_error("Variables are invalid JSON.")]}
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        return 200, {"errors": [syntax_error(error, query)]}
+    schema = github_schema()
+    # graphql-ruby checks a document in one pass, so its errors come in document order.
+    problems = sorted(validate(schema, document), key=_first_location)
+    if problems:
+        index = DocumentIndex(document)
+        return 200, {"errors": merge_missing_arguments([validation_error(e, index) for e in problems])}
+    operation = _operation(document, payload.get("operationName"))
+    if isinstance(operation, dict):
+        return 200, {"errors": [operation]}
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables)
+    if isinstance(coerced, list):
+        return 200, {"errors": [_variable_error(e, operation, variables) for e in coerced]}
+    size = measure(schema, document, operation, coerced.coerced)
+    if size.limit_message:
+        return 200, {"errors": [typed_error("MAX_NODE_LIMIT_EXCEEDED", size.limit_message)]}
+    with world.lock:
+        return _run(world, token, base_url, schema, document, operation, variables, size)
+
+
+def _first_location(error: GraphQLError) -> tuple[int, int]:
+    where = error.locations[0] if error.locations else None
+    return (where.line, where.column) if where else (0, 0)
+
+
+def _variables(raw: object) -> dict | None:
+    """The request's variables: an object, a JSON string of one, or nothing."""
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _operation(document: DocumentNode, name: object) -> OperationDefinitionNode | dict:
+    operation = get_operation_ast(document, name if isinstance(name, str) else None)
+    if operation is not None:
+        return operation
+    if isinstance(name, str) and name:
+        return plain_error(f'No operation named "{name}"')
+    return plain_error("An operation name is required")
+
+
+def _variable_error(error: GraphQLError, operation: OperationDefinitionNode, variables: dict) -> dict:
+    """graphql-ruby's wording: the variable, its declared type, the value and what is wrong with it."""
+    match = re.match(r"^Variable '\$(\w+)'", error.message)
+    named = match[1] if match else None
+    definition = next((d for d in operation.variable_definitions or ()
+                       if isinstance(d, VariableDefinitionNode) and d.variable.name.value == named), None)
+    if definition is None:
+        return {"locations": locations(error), "message": error.message}
+    name = definition.variable.name.value
+    if error.original_error is not None:
+        explanation = str(error.original_error)
+    elif "was not provided" in error.message:
+        explanation = "Expected value to not be null"
+    else:
+        explanation = error.message
+    return {
+        "extensions": {"value": variables.get(name), "problems": [{"path": [], "explanation": explanation}]},
+        "locations": locations(error),
+        "message": f"Variable ${name} of type {print_ast(definition.type)} was provided invalid value",
+    }
+
+
+def _run(world: World, token: Token, web: str, schema: GraphQLSchema, document: DocumentNode,
+         operation: OperationDefinitionNode, variables: dict, size: QuerySize) -> Answer:
+    rate = world.rate_window(rate_key(token), RATE_RESOURCE, token.rate_limit)
+    if rate.remaining < size.cost:
+        who = f"installation ID {token.installation_id}" if token.installation_id else "this token"
+        return 200, {"errors": [typed_error("RATE_LIMITED", f"API rate limit exceeded for {who}.")]}
+    rate.used += size.cost
+    caller = Caller(world, token, web.rstrip("/"), size, rate)
+    root = MutationRoot(caller) if operation.operation == OperationType.MUTATION else QueryRoot(caller)
+    result = execute(schema, document, root_value=root, variable_values=variables,
+                     operation_name=operation.name.value if operation.name else None, type_resolver=type_name)
+    body: dict = {"data": result.data}
+    if result.errors:
+        body["errors"] = [execution_error(error) for error in result.errors]
+    return 200, body
+
+
+def rate_key(token: Token) -> str:
+    """The token's rate-limit principal, the same one the REST face charges."""
+    return Principal("workflow" if token.is_workflow else "installation", token=token).rate_key

@@ -1,0 +1,89 @@
+"""Every exchange of a representative session conforms to GitHub's published API descriptions."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from github import Auth, Github, GithubException, GithubIntegration
+
+from contract.checker import ContractChecker, operation_of, report, subset_operations
+from factory_sync.github_api import App
+from factory_sync.sandbox.demo_world import DEMO_OWNER, FACTORY_REPO, STUDY_REPO, TRACKING_LABEL
+from factory_sync.study import STUDY_QUERY
+
+PERMISSIONS = {"issues": "write", "metadata": "read"}
+
+
+def plain_client(github, token: str, **options) -> Github:
+    """PyGithub without pauses or retries, so error answers come back at once."""
+    return Github(auth=Auth.Token(token), base_url=github.url, seconds_between_requests=None,
+                  seconds_between_writes=None, retry=None, **options)
+
+
+def run_session(github) -> None:
+    """What the action does in a sync, plus the error answers it must survive."""
+    app = App(github.app_id, github.private_key, github.url)
+    installation_id = app.installation_id(STUDY_REPO)
+    integration = GithubIntegration(auth=Auth.AppAuth(github.app_id, github.private_key), base_url=github.url,
+                                    retry=None)
+    assert integration.get_org_installation(DEMO_OWNER).id == installation_id
+    assert integration.get_app().slug == "factory-sync"
+    token = app.mint(installation_id, [FACTORY_REPO, STUDY_REPO], PERMISSIONS).value
+
+    gh = plain_client(github, token, per_page=1)  # one item a page: every list is paginated
+    requester = gh.requester
+    requester.requestJsonAndCheck("GET", "/installation/repositories")
+    study = gh.get_repo(STUDY_REPO)
+    assert len(list(study.get_issues(state="all"))) == 3
+    _, body = requester.graphql_query(STUDY_QUERY, {"owner": DEMO_OWNER, "name": "DemoStudy", "labelCursor": None})
+    assert body["data"]["repository"]["nameWithOwner"] == STUDY_REPO
+
+    factory = gh.get_repo(FACTORY_REPO)
+    assert len(list(factory.get_labels())) == 7
+    factory.get_label("stage:base-camp")
+    factory.create_label("stage:archived", "ededed", "Finished studies")
+    issue = factory.create_issue(title="DemoStudy", body="Tracking", labels=[TRACKING_LABEL])
+    issue.edit(body="Tracking, stage: base camp", labels=[TRACKING_LABEL, "stage:base-camp"])
+    issue_path = f"/repos/{FACTORY_REPO}/issues/{issue.number}"
+    # The label endpoints in the object form the description documents (PyGithub sends bare arrays).
+    requester.requestJsonAndCheck("POST", f"{issue_path}/labels", input={"labels": ["stage:archived"]})
+    requester.requestJsonAndCheck("PUT", f"{issue_path}/labels",
+                                  input={"labels": [TRACKING_LABEL, "stage:protocol-development"]})
+    issue.remove_from_labels("stage:protocol-development")
+    issue = factory.get_issue(issue.number)
+    assert [label.name for label in issue.get_labels()] == [TRACKING_LABEL]
+    assert len(list(issue.get_events())) >= 5
+    assert len(list(issue.get_timeline())) >= 5
+
+    # A study's workflow tells the Factory to sync, with its own GITHUB_TOKEN.
+    with github.world.lock:
+        workflow_token = github.world.mint_workflow_token(FACTORY_REPO, {"actions": "write", "contents": "write"})
+    workflow = plain_client(github, workflow_token)
+    workflow.get_repo(FACTORY_REPO, lazy=True).create_repository_dispatch("factory-sync", {"study": STUDY_REPO})
+    workflow.requester.requestJsonAndCheck("POST", f"/repos/{FACTORY_REPO}/actions/workflows/sync.yml/dispatches",
+                                           input={"ref": "main", "inputs": {"study": STUDY_REPO}})
+    assert gh.get_rate_limit().resources.core.limit == 5000
+
+    for failing in (
+        lambda: study.get_issue(999),  # 404
+        lambda: factory.create_issue(title=""),  # 422
+        lambda: factory.create_label("stage:archived", "ededed"),  # 422, already exists
+        lambda: plain_client(github, app.mint(installation_id, [FACTORY_REPO], {"issues": "read"}).value)
+        .get_repo(FACTORY_REPO).create_issue(title="Not allowed"),  # 403
+    ):
+        with pytest.raises(GithubException):
+            failing()
+    app.revoke(token)
+
+
+def test_a_session_conforms_to_the_published_descriptions(github):
+    run_session(github)
+    entries = github.log.entries()
+    violations = ContractChecker().check(entries)
+    assert not violations, report(violations)
+
+    statuses = {entry.status for entry in entries}
+    assert {200, 201, 204, 403, 404, 422} <= statuses
+    assert {operation_of(entry) for entry in entries} == subset_operations() | {"POST /graphql"}

@@ -1,0 +1,187 @@
+"""Properties of the core that must hold for any study, however hostile its text."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from factory_sync.event import EventError, Trigger, is_repo_name, parse_event
+from factory_sync.reconcile import Action, Plan, TrackingIssue, plan
+from factory_sync.stage import DEFAULT_CATALOG, assess
+from factory_sync.study import IssueEvent, Study, StudyIssue
+from factory_sync.tracking_issue import BODY_LIMIT, body_size, render_block, split_body
+
+FAST = settings(max_examples=150, deadline=None)
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+RUN_1 = "https://github.com/OHDSI/Factory/actions/runs/1"
+RUN_2 = "https://github.com/OHDSI/Factory/actions/runs/2"
+
+HOSTILE = [
+    "<!-- factory-sync:begin study=evil/repo -->", "<!-- factory-sync:end -->", "\n<!-- factory-sync:end -->",
+    "<!--", "-->", "<script>alert(1)</script>", "@user", "@org/team", "|", "||", "\\|", "\\", "`", "```",
+    "~~~", "[x](javascript:alert(1))", "*", "_", "#1", "&#64;", "&", "\u202e", "\u2066", "\u200b", "\u200d",
+    "\ufeff", "🧪", "👩‍🔬", "\r\n", "\n", "\u2028", "\x00", "A" * 10_000,
+]
+hostile_text = st.lists(st.sampled_from(HOSTILE) | st.text(max_size=12), max_size=6).map("".join)
+labels = st.sampled_from([stage.label for stage in DEFAULT_CATALOG.stages]
+                         + ["Stage:Base-Camp", "stage:draft", "stage:<!--x-->|@a", "stage:`x`"])
+moments = st.integers(0, 60 * 24 * 30).map(lambda minutes: T0 + timedelta(minutes=minutes))
+kinds = st.sampled_from(["labeled", "unlabeled", "closed", "reopened"])
+events = st.builds(IssueEvent, kind=kinds, at=moments,
+                   actor=st.none() | st.sampled_from(["alice", "bot[bot]"]) | hostile_text,
+                   label=st.none() | labels | hostile_text)
+
+
+@st.composite
+def studies(draw, titles=hostile_text) -> Study:
+    numbers = draw(st.lists(st.integers(1, 500), unique=True, max_size=8))
+    issues = []
+    for number in numbers:
+        is_open = draw(st.booleans())
+        created = draw(moments)
+        issues.append(StudyIssue(
+            number=number,
+            title=draw(titles),
+            url=f"https://github.com/OHDSI/Study/issues/{number}",
+            open=is_open,
+            created_at=created,
+            closed_at=None if is_open else draw(st.none() | moments),
+            labels=tuple(draw(st.lists(labels, unique_by=str.lower, max_size=3))),
+            events=tuple(sorted(draw(st.lists(events, max_size=6)), key=lambda event: event.at)),
+        ))
+    return Study("OHDSI/Study", "https://github.com/OHDSI/Study", tuple(issues))
+
+
+# Text people write around the block: anything but code fences and our markers.
+people_text = st.text(st.characters(blacklist_characters="`~<", blacklist_categories=("Cs",)), max_size=200)
+
+
+def plan_for(study: Study, existing: TrackingIssue | None, run_url: str) -> Plan:
+    return plan(study, assess(study, DEFAULT_CATALOG), DEFAULT_CATALOG, existing, run_url, True)
+
+
+def applied(result: Plan) -> TrackingIssue:
+    number = result.number or 1
+    return TrackingIssue(number, result.title, result.body, list(result.labels), f"https://x/issues/{number}")
+
+
+def cells(row: str) -> int:
+    """Table cells in a row, counting only unescaped pipes, as GitHub splits them."""
+    pipes, escaped = 0, False
+    for char in row:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "|":
+            pipes += 1
+    return pipes - 1
+
+
+@FAST
+@given(studies(), studies(), people_text, people_text)
+def test_reconciling_twice_writes_once(earlier, study, before, after):
+    block = render_block(earlier, assess(earlier, DEFAULT_CATALOG), RUN_1)
+    existing = TrackingIssue(1, "Study: OHDSI/Study", f"{before}\n{block}\n{after}", ["study-tracking"], "u")
+    first = plan_for(study, existing, RUN_1)
+    assert first.action in (Action.UPDATE, Action.NONE)
+    assert plan_for(study, applied(first), RUN_2).action == Action.NONE
+
+
+@FAST
+@given(studies())
+def test_a_created_issue_needs_no_further_write(study):
+    created = plan_for(study, None, RUN_1)
+    assert created.action == Action.CREATE
+    assert plan_for(study, applied(created), RUN_2).action == Action.NONE
+
+
+@FAST
+@given(studies(), st.randoms(use_true_random=False))
+def test_the_plan_ignores_the_order_in_which_issues_and_events_arrive(study, random):
+    shuffled_issues = []
+    for issue in random.sample(study.issues, len(study.issues)):
+        shuffled_events = tuple(random.sample(issue.events, len(issue.events)))
+        shuffled_issues.append(StudyIssue(issue.number, issue.title, issue.url, issue.open, issue.created_at,
+                                          issue.closed_at, issue.labels, shuffled_events))
+    shuffled = Study(study.repo, study.url, tuple(shuffled_issues))
+    assert plan_for(shuffled, None, RUN_1) == plan_for(study, None, RUN_1)
+
+
+@FAST
+@given(studies(), people_text, people_text, st.sampled_from(["\n", "\r\n"]))
+def test_splitting_gives_back_the_block_and_the_text_around_it(study, before, after, newline):
+    block = render_block(study, assess(study, DEFAULT_CATALOG), RUN_1)
+    around = (before + newline if before else "", newline + after if after else "")
+    assert split_body(around[0] + block + around[1]) == (around[0], block, around[1])
+
+
+@FAST
+@given(studies())
+def test_hostile_study_text_never_breaks_the_block(study):
+    block = render_block(study, assess(study, DEFAULT_CATALOG), RUN_1)
+    assert split_body(block) == ("", block, "")
+    assert block.count("<!--") == 1 + block.count("<!-- factory-sync:end -->") == 2
+    assert block.count("-->") == 2
+    assert not re.search(r"@\w", block)
+    assert "<script" not in block
+    assert not re.search(r"[\u202a-\u202e\u2066-\u2069\x00]", block)
+    rows = [line for line in block.split("\n") if line.startswith("|")]
+    assert len(rows) == 2 + len(DEFAULT_CATALOG.stages)
+    assert all(cells(row) == 5 for row in rows)
+    assert body_size(block) <= BODY_LIMIT
+
+
+@FAST
+@given(studies(titles=st.just("T" * 10_000)))
+def test_long_titles_are_truncated(study):
+    block = render_block(study, assess(study, DEFAULT_CATALOG), RUN_1)
+    assert "T" * 121 not in block
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=10)
+
+
+MISSING = object()
+
+
+def maybe(valid: st.SearchStrategy) -> st.SearchStrategy:
+    """Mostly the field as GitHub sends it; sometimes any JSON value in its place, or nothing."""
+    return st.one_of(*[valid] * 6, json_values, st.just(MISSING))
+
+
+def shaped(**fields: st.SearchStrategy) -> st.SearchStrategy:
+    return st.fixed_dictionaries({name: maybe(value) for name, value in fields.items()}).map(
+        lambda whole: {name: value for name, value in whole.items() if value is not MISSING})
+
+
+label_names = st.sampled_from(["stage:base-camp", "Stage:Draft", "bug"])
+event_payloads = shaped(
+    action=st.sampled_from(["labeled", "unlabeled", "closed", "edited", "opened", "assigned", "deleted"]),
+    issue=shaped(number=st.integers(1, 99), labels=st.lists(shaped(name=label_names), max_size=3)),
+    label=shaped(name=label_names),
+    repository=shaped(full_name=st.sampled_from(["OHDSI/Study", "not a repo"])),
+    changes=shaped(title=json_values, old_issue=shaped(), name=shaped(**{"from": label_names})),
+    inputs=shaped(study=st.sampled_from(["OHDSI/Other", "", "../x"])),
+    client_payload=shaped(study=st.sampled_from(["OHDSI/Other", "a/b/c"])),
+)
+
+
+@FAST
+@given(st.sampled_from(["issues", "label", "workflow_dispatch", "repository_dispatch", "push"]),
+       event_payloads)
+def test_any_payload_gives_a_trigger_or_an_event_error(event_name, payload):
+    try:
+        trigger = parse_event(event_name, payload, "OHDSI/Study", DEFAULT_CATALOG)
+    except EventError as error:
+        assert "\n" not in str(error)
+        return
+    assert isinstance(trigger, Trigger)
+    assert trigger.notice and "\n" not in trigger.notice
+    if trigger.reconcile:
+        assert trigger.study is not None and is_repo_name(trigger.study)
