@@ -193,10 +193,11 @@ def source_note(source: Path, spec: dict) -> bytes:
     lines += [
         "",
         f"OpenAPI description: `info.version` {spec['info']['version']}, OpenAPI {spec['openapi']}.",
-        f"`github-rest-subset.json` keeps {operation_count} operations on {len(OPERATIONS)} paths "
-        "and the components they reference. Two changes: examples are dropped, and every `nullable`",
-        "schema with an `enum` also lists null (OpenAPI 3.0.3 lets the enum forbid the null GitHub sends,",
-        "e.g. an open issue's `state_reason`).",
+        f"`github-rest-subset.json` keeps {operation_count} operations on {len(OPERATIONS)} paths and the "
+        "components they reference,",
+        "with two changes: examples are dropped, and every `nullable` schema with an `enum` also lists",
+        "null (OpenAPI 3.0.3 lets the enum forbid the null GitHub sends, e.g. an open issue's",
+        "`state_reason`).",
         f"Webhook payloads: {', '.join(f'`{event}`' for event in WEBHOOK_EVENTS)}.",
         "",
     ]

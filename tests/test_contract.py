@@ -37,7 +37,8 @@ def run_session(github) -> None:
     requester.requestJsonAndCheck("GET", "/installation/repositories")
     study = gh.get_repo(STUDY_REPO)
     assert len(list(study.get_issues(state="all"))) == 3
-    _, body = requester.graphql_query(STUDY_QUERY, {"owner": DEMO_OWNER, "name": "DemoStudy", "labelCursor": None})
+    variables = {"owner": DEMO_OWNER, "name": "DemoStudy", "labelCursor": None}
+    _, body = requester.graphql_query(STUDY_QUERY, variables)
     assert body["data"]["repository"]["nameWithOwner"] == STUDY_REPO
 
     factory = gh.get_repo(FACTORY_REPO)
@@ -59,22 +60,25 @@ def run_session(github) -> None:
 
     # A study's workflow tells the Factory to sync, with its own GITHUB_TOKEN.
     with github.world.lock:
-        workflow_token = github.world.mint_workflow_token(FACTORY_REPO, {"actions": "write", "contents": "write"})
-    workflow = plain_client(github, workflow_token)
-    workflow.get_repo(FACTORY_REPO, lazy=True).create_repository_dispatch("factory-sync", {"study": STUDY_REPO})
-    workflow.requester.requestJsonAndCheck("POST", f"/repos/{FACTORY_REPO}/actions/workflows/sync.yml/dispatches",
-                                           input={"ref": "main", "inputs": {"study": STUDY_REPO}})
+        workflow_token = github.world.mint_workflow_token(FACTORY_REPO,
+                                                          {"actions": "write", "contents": "write"})
+    workflow = plain_client(github, workflow_token, lazy=True)
+    workflow.get_repo(FACTORY_REPO).create_repository_dispatch("factory-sync", {"study": STUDY_REPO})
+    workflow.requester.requestJsonAndCheck(
+        "POST", f"/repos/{FACTORY_REPO}/actions/workflows/sync.yml/dispatches",
+        input={"ref": "main", "inputs": {"study": STUDY_REPO}})
     assert gh.get_rate_limit().resources.core.limit == 5000
 
-    for failing in (
-        lambda: study.get_issue(999),  # 404
-        lambda: factory.create_issue(title=""),  # 422
-        lambda: factory.create_label("stage:archived", "ededed"),  # 422, already exists
-        lambda: plain_client(github, app.mint(installation_id, [FACTORY_REPO], {"issues": "read"}).value)
-        .get_repo(FACTORY_REPO).create_issue(title="Not allowed"),  # 403
-    ):
-        with pytest.raises(GithubException):
-            failing()
+    with pytest.raises(GithubException) as missing:
+        study.get_issue(999)
+    with pytest.raises(GithubException) as untitled:
+        factory.create_issue(title="")
+    with pytest.raises(GithubException) as duplicate:
+        factory.create_label("stage:archived", "ededed")
+    reader = plain_client(github, app.mint(installation_id, [FACTORY_REPO], {"issues": "read"}).value)
+    with pytest.raises(GithubException) as refused:
+        reader.get_repo(FACTORY_REPO).create_issue(title="Not allowed")
+    assert [e.value.status for e in (missing, untitled, duplicate, refused)] == [404, 422, 422, 403]
     app.revoke(token)
 
 
@@ -84,6 +88,52 @@ def test_a_session_conforms_to_the_published_descriptions(github):
     violations = ContractChecker().check(entries)
     assert not violations, report(violations)
 
-    statuses = {entry.status for entry in entries}
-    assert {200, 201, 204, 403, 404, 422} <= statuses
+    assert {entry.status for entry in entries} == {200, 201, 204, 403, 404, 422}
+    # The session exercises every operation the vendored description holds, and GraphQL.
     assert {operation_of(entry) for entry in entries} == subset_operations() | {"POST /graphql"}
+
+
+# -- the checker bites ------------------------------------------------------------------------------
+def logged(github, method: str, path: str):
+    return next(e for e in github.log.entries() if (e.method, e.path) == (method, path))
+
+
+def test_a_response_off_the_schema_is_a_violation(github, mint_token, client):
+    client(mint_token()).get_repo(STUDY_REPO).get_issue(1)
+    real = logged(github, "GET", f"/repos/{STUDY_REPO}/issues/1")
+    answer = json.loads(real.response_body)
+    answer["number"] = str(answer["number"])
+    del answer["labels"]
+    wrong = dataclasses.replace(real, response_body=json.dumps(answer).encode())
+
+    assert ContractChecker().check([real]) == []
+    [violation] = ContractChecker().check([wrong])
+    assert (violation.exchange, violation.side) == (f"GET /repos/{STUDY_REPO}/issues/1 -> 200", "response")
+    assert "number: '1' is not of type 'integer'" in violation.problem
+    assert "'labels' is a required property" in violation.problem
+
+
+def test_an_undocumented_status_or_operation_is_a_violation(github, mint_token, client):
+    client(mint_token()).get_repo(STUDY_REPO)
+    real = logged(github, "GET", f"/repos/{STUDY_REPO}")
+    teapot = dataclasses.replace(real, status=418)
+    elsewhere = dataclasses.replace(real, method="DELETE")
+    assert [v.problem.split(":")[0] for v in ContractChecker().check([teapot, elsewhere])] == [
+        "ResponseNotFound", "OperationNotFound", "OperationNotFound"]
+
+
+def test_pygithub_label_arrays_are_outside_the_published_schema(github, mint_token, client):
+    """GitHub accepts a bare array of names, but documents only {"labels": [...]}: the product sends that."""
+    issue = client(mint_token()).get_repo(STUDY_REPO).get_issue(2)
+    issue.add_to_labels("stage:analysis-specifications")
+    [violation] = ContractChecker().check([logged(github, "POST", f"/repos/{STUDY_REPO}/issues/2/labels")])
+    assert violation.side == "request" and violation.problem.startswith("InvalidRequestBody")
+
+
+def test_an_invalid_graphql_document_is_a_violation(github, mint_token, client):
+    requester = client(mint_token()).requester
+    requester.requestJson("POST", requester.graphql_url, input={"query": "{ viewer { MADEUPFIELD } }"})
+    [violation] = ContractChecker().check([logged(github, "POST", "/graphql")])
+    assert violation.side == "request"
+    assert violation.problem == ("invalid against GitHub's schema: "
+                                 "Cannot query field 'MADEUPFIELD' on type 'User'.")

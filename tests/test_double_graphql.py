@@ -8,6 +8,7 @@ import pytest
 from github import UnknownObjectException
 
 from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, STAGE_LABELS, STUDY_REPO
+from factory_sync.sandbox.graphql_api import rate_key
 from factory_sync.sandbox.world import TimelineEvent, utc
 from factory_sync.study import LABEL_ISSUES_QUERY, STUDY_QUERY, TIMELINE_QUERY
 
@@ -390,3 +391,13 @@ def test_each_query_is_charged_its_cost_in_the_graphql_window(github, mint_token
     assert headers["x-ratelimit-resource"] == "graphql"
     assert int(headers["x-ratelimit-used"]) == after["used"]
     assert after["resetAt"] == before["resetAt"] and after["resetAt"].endswith("Z")
+
+
+def test_a_query_costing_more_than_what_remains_is_refused(github, gql, mint_token):
+    token = mint_token()
+    with github.world.lock:
+        window = github.world.rate_window(rate_key(github.world.token(token)), "graphql", 5000)
+        window.used = 4990
+    assert gql(STUDY_QUERY, {**STUDY, "labelCursor": None}, token) == {"errors": [{  # costs 26
+        "type": "RATE_LIMITED", "message": "API rate limit exceeded for installation ID 100."}]}
+    assert data_of(gql, "{ rateLimit { remaining } }", token=token) == {"rateLimit": {"remaining": 9}}

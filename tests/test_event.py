@@ -150,7 +150,7 @@ def test_deleting_a_stage_label_reconciles():
 
 
 @pytest.mark.parametrize(("old", "new"), [("stage:basecamp", "stage:base-camp"), ("stage:x", "x"),
-                                          ("todo", "stage:base-camp")])
+                                          ("triage", "stage:base-camp")])
 def test_renaming_a_label_to_or_from_a_stage_label_reconciles(old, new):
     trigger = parse("label", label_payload("edited", new, changes={"name": {"from": old}}))
     assert trigger.reconcile

@@ -375,7 +375,7 @@ def test_summary_is_printed_when_not_on_a_runner() -> None:
 
 
 def test_mask_registers_each_line_of_a_multi_line_secret() -> None:
-    run, out = runner()
+    run, out = runner({"GITHUB_ACTIONS": "true"})
     run.mask("-----BEGIN KEY-----\r\nabc%def\n\n   \nxyz \n-----END KEY-----\n")
     assert out.getvalue().splitlines() == [
         "::add-mask::-----BEGIN KEY-----",
@@ -392,9 +392,16 @@ def test_mask_registers_each_line_of_a_multi_line_secret() -> None:
 
 
 def test_mask_of_nothing_prints_nothing() -> None:
-    run, out = runner()
+    run, out = runner({"GITHUB_ACTIONS": "true"})
     run.mask("")
     run.mask(" \n")
+    assert out.getvalue() == ""
+
+
+def test_mask_off_a_runner_never_prints_the_secret() -> None:
+    # No runner consumes the command there: printing it would put the secret on the terminal.
+    run, out = runner()
+    run.mask("ghs_secretvalue")
     assert out.getvalue() == ""
 
 

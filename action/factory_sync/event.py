@@ -25,7 +25,7 @@ _KIND_NAMES = {str: "a string", int: "a number", list: "a list", dict: "an objec
 
 
 class EventError(FactorySyncError):
-    """A payload without the fields its event always has."""
+    """A payload with a field missing or of the wrong type."""
 
 
 @dataclass(frozen=True)

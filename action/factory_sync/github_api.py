@@ -230,7 +230,9 @@ class Factory:
     def tracking_issues(self) -> list[TrackingIssue]:
         with talking(f"Listing the tracking issues of {self.repo_name}", self._hints):
             found = self.repo.get_issues(state="all", labels=[self.tracking_label])
-            return [_tracking_issue(i) for i in found if i.pull_request is None]
+            # GitHub lists pull requests among issues. Asking `pull_request` of an issue would make
+            # PyGithub fetch it again (the field is absent), so tell them apart by their web URL.
+            return [_tracking_issue(i) for i in found if "/pull/" not in i.html_url]
 
     def issue(self, number: int) -> TrackingIssue:
         hints = {**self._hints, 404: f"Issue #{number} does not exist in {self.repo_name}: check `factory-issue`."}

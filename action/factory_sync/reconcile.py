@@ -96,7 +96,7 @@ def plan(study: Study, progress: Progress, catalog: Catalog, existing: TrackingI
     named = names_study(existing.body)
     if named is not None and named.lower() != study.repo.lower():
         raise WrongTrackingIssue(f"Factory issue #{existing.number} tracks {named}, not {study.repo}; "
-                                 "give the study's own tracking issue")
+                                 "choose the study's own tracking issue")
     before, block, after = split_body(existing.body)
     if block is None:
         before, after = adopt(existing.body), ""

@@ -171,6 +171,11 @@ class Runner:
         return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
 
     @property
+    def on_runner(self) -> bool:
+        """Whether a GitHub Actions runner reads this output (it sets GITHUB_ACTIONS=true)."""
+        return self._env.get("GITHUB_ACTIONS") == "true"
+
+    @property
     def debug_enabled(self) -> bool:
         """Whether the run has step debug logging on (re-run with debug logging, or the variable)."""
         return self._env.get("RUNNER_DEBUG") == "1"
@@ -205,8 +210,12 @@ class Runner:
         """Hide `secret` in the rest of the log. Call it before anything that could print the secret.
 
         The runner masks each log line on its own, so a multi-line secret (a PEM key) is
-        registered line by line: the whole value would never match a single line.
+        registered line by line: the whole value would never match a single line. The runner
+        never echoes `add-mask` commands; anywhere else (a terminal, a captured log) there is no
+        one to consume them and they would print the secret, so they are sent only on a runner.
         """
+        if not self.on_runner:
+            return
         for line in secret.splitlines():
             if line.strip():
                 self._command("add-mask", line.strip())

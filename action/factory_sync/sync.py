@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -30,7 +29,7 @@ class Outcome:
 
 
 def main() -> int:
-    runner = Runner(os.environ)
+    runner = Runner.from_process()
     try:
         settings = read_settings(runner)
         trigger = parse_event(runner.event_name, runner.event(), runner.repository, settings.catalog)

@@ -57,6 +57,8 @@ class BodyTooLarge(FactorySyncError):
 
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _BREAKS = "\t\n\v\f\r\x85\u2028\u2029"
+# Bidi controls could reorder what readers see and control characters have no business in a title:
+# both go. Line breaks become spaces so that text stays on its table row.
 _CLEAN = str.maketrans(
     {**dict.fromkeys(map(ord, _BIDI_CONTROLS)), **dict.fromkeys(map(ord, _BREAKS), " "),
      **{code: None for code in [*range(0x20), *range(0x7F, 0xA0)] if chr(code) not in _BREAKS}}

@@ -54,8 +54,8 @@ Answer = tuple[int, dict]
 def github_schema() -> GraphQLSchema:
     """GitHub's schema, built once per process."""
     schema = build_schema(SCHEMA_FILE.read_text(encoding="utf-8"), assume_valid_sdl=True)
-    # GitHub deprecates `id` on some types whose Node interface field is not deprecated; the
-    # spec's schema validation rejects that, GitHub serves it. Documents are validated as usual.
+    # GitHub deprecates `id` on some types whose Node interface field is not deprecated, which
+    # GraphQL's type-system rules forbid; GitHub serves it anyway. Documents are validated as usual.
     schema._validation_errors = []
     return schema
 

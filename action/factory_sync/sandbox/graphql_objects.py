@@ -32,6 +32,7 @@ from factory_sync.sandbox.world import (
 )
 
 BODY_LIMIT = 65_536
+TITLE_LIMIT = 256
 NOT_ACCESSIBLE = "Resource not accessible by integration"
 _LEVELS = {"read": 1, "write": 2, "admin": 3}
 
@@ -322,7 +323,7 @@ class EventObject:
     def __init__(self, caller: Caller, repo: Repository, issue: Issue, event: TimelineEvent) -> None:
         self.caller = caller
         self.repo = repo
-        self.issue_ = issue
+        self.on_issue = issue
         self.event = event
         self.typename = EVENT_TYPES[event.event][0]
 
@@ -333,7 +334,7 @@ class EventObject:
     currentTitle = property(lambda self: self.event.rename_to)
     url = property(lambda self: f"{self.caller.web}{self.resourcePath}")
     resourcePath = property(
-        lambda self: f"/{self.repo.full_name}/issues/{self.issue_.number}#event-{self.event.id}")
+        lambda self: f"/{self.repo.full_name}/issues/{self.on_issue.number}#event-{self.event.id}")
 
     @property
     def stateReason(self) -> str | None:
@@ -348,7 +349,7 @@ class EventObject:
 
     @property
     def _subject(self) -> IssueObject:
-        return IssueObject(self.caller, self.repo, self.issue_)
+        return IssueObject(self.caller, self.repo, self.on_issue)
 
     closable = labelable = subject = property(lambda self: self._subject)
 
@@ -427,6 +428,8 @@ class MutationRoot:
         title, body = input.get("title"), input.get("body")
         if title is not None and not title.strip():
             raise FieldError("UNPROCESSABLE", "Title can't be blank")
+        if title is not None and len(title) > TITLE_LIMIT:
+            raise FieldError("UNPROCESSABLE", f"Title is too long (maximum is {TITLE_LIMIT} characters)")
         if body is not None and len(body) > BODY_LIMIT:
             raise FieldError("UNPROCESSABLE", f"Body is too long (maximum is {BODY_LIMIT} characters)")
         labels = self._labels(target, input["labelIds"]) if input.get("labelIds") is not None else None

@@ -97,7 +97,7 @@ class GitHubDouble:
     # -- one request ----------------------------------------------------------------------------
     def wsgi(self, environ: dict, start_response: Any) -> Any:
         request = Request(environ)
-        request.get_data(cache=True)
+        request.get_data(cache=True)  # read the whole body first: the log keeps it, even for faults
         started = time.monotonic()
         world = self.world
         if self.latency:
@@ -127,11 +127,11 @@ class GitHubDouble:
         try:
             principal = authenticate(world, request.headers.get("Authorization"))
         except ApiError as error:
-            return None, _error_response(error) if fault is None else _fault_response(fault, None)
-        resource = "graphql" if request.path == "/graphql" else "core"
+            return None, _error_response(error) if fault is None else _fault_response(fault)
+        resource = "graphql" if request.path.rstrip("/") == "/graphql" else "core"
         window = world.rate_window(principal.rate_key, resource, principal.rate_limit)
         if fault is not None:
-            return principal, _with_rate(_fault_response(fault, window), window, resource)
+            return principal, _with_rate(_fault_response(fault), window, resource)
         # GraphQL queries are charged their computed cost (and refused) by the GraphQL executor.
         counted = resource == "core" and request.path not in UNCOUNTED_PATHS
         if counted and window.remaining == 0:
@@ -219,22 +219,21 @@ def _primary_limit(principal: Principal, request: Request) -> ApiError:
     return ApiError(403, f"API rate limit exceeded for {who}.", documentation_url=RATE_DOCS)
 
 
-def _fault_response(fault: Fault, window: RateWindow | None) -> Response:
+def _fault_response(fault: Fault) -> Response:
     if fault.kind == "502":
-        response = Response(BAD_GATEWAY_HTML, status=502, content_type="text/html")
-    elif fault.kind in ("secondary", "429"):
-        error = ApiError(403 if fault.kind == "secondary" else 429, SECONDARY_MESSAGE.format(_request_id()),
-                         documentation_url=RATE_DOCS + "#about-secondary-rate-limits")
-        response = _error_response(error)
+        return Response(BAD_GATEWAY_HTML, status=502, content_type="text/html")
+    if fault.kind == "503":
+        return _error_response(ApiError(503, "No server is currently available to service your request. "
+                                             "Sorry about that. Please try resubmitting your request and "
+                                             "contact us if the problem persists."))
+    if fault.kind in ("secondary", "429"):
+        response = _error_response(ApiError(
+            403 if fault.kind == "secondary" else 429, SECONDARY_MESSAGE.format(_request_id()),
+            documentation_url=RATE_DOCS + "#about-secondary-rate-limits"))
         if fault.retry_after is not None:
             response.headers["Retry-After"] = str(fault.retry_after)
-    elif fault.kind == "503":
-        response = _error_response(ApiError(503, "No server is currently available to service your request. "
-                                                 "Sorry about that. Please try resubmitting your request and "
-                                                 "contact us if the problem persists."))
-    else:
-        response = _error_response(ApiError(500, "Server Error"))
-    return response
+        return response
+    return _error_response(ApiError(500, "Server Error"))
 
 
 def _with_rate(response: Response, window: RateWindow, resource: str) -> Response:
