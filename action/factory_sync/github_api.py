@@ -235,7 +235,8 @@ class Factory:
             return [_tracking_issue(i) for i in found if "/pull/" not in i.html_url]
 
     def issue(self, number: int) -> TrackingIssue:
-        hints = {**self._hints, 404: f"Issue #{number} does not exist in {self.repo_name}: check `factory-issue`."}
+        missing = f"Issue #{number} does not exist in {self.repo_name}: check `factory-issue`."
+        hints = {**self._hints, 404: missing}
         with talking(f"Reading issue #{number} of {self.repo_name}", hints):
             return _tracking_issue(self.repo.get_issue(number))
 

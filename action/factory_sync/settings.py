@@ -61,7 +61,9 @@ def read_settings(runner: Runner) -> Settings:
 
 def repo_name(value: str, field: str) -> str:
     if not REPO_NAME.match(value):
-        raise FactorySyncError(f"{field} must be a repository as owner/name (e.g. ohdsi/Factory), not {value!r}.")
+        raise FactorySyncError(
+            f"{field} must be a repository as owner/name (e.g. ohdsi/Factory), not {value!r}."
+        )
     return value
 
 

@@ -12,7 +12,7 @@ from github import Github
 from factory_sync.errors import FactorySyncError
 from factory_sync.event import parse_event
 from factory_sync.github_api import App, Factory, connect, read_study
-from factory_sync.reconcile import Plan, TrackingIssue, find_tracking_issue, plan
+from factory_sync.reconcile import Action, Plan, TrackingIssue, find_tracking_issue, plan
 from factory_sync.runner import Runner
 from factory_sync.settings import Settings, read_settings
 from factory_sync.stage import assess
@@ -66,7 +66,8 @@ def sync_study(settings: Settings, study_repo: str, runner: Runner) -> Outcome:
         if settings.dry_run:
             show_diff(runner, existing, wanted)
             return Outcome(study.repo, wanted, existing, changed=False)
-        return Outcome(study.repo, wanted, apply(factory, wanted, existing), changed=wanted.action in ("create", "update"))
+        written = wanted.action in (Action.CREATE, Action.UPDATE)
+        return Outcome(study.repo, wanted, apply(factory, wanted, existing), changed=written)
 
 
 @contextlib.contextmanager
@@ -89,17 +90,17 @@ def factory_client(settings: Settings, runner: Runner) -> Iterator[Github]:
 
 
 def apply(factory: Factory, wanted: Plan, existing: TrackingIssue | None) -> TrackingIssue | None:
-    if wanted.action == "create":
+    if wanted.action == Action.CREATE:
         return factory.create(wanted.title, wanted.body, wanted.labels)
-    if wanted.action == "update":
+    if wanted.action == Action.UPDATE:
         return factory.update(wanted.number, wanted.body, wanted.labels)
     return existing
 
 
 def show_diff(runner: Runner, existing: TrackingIssue | None, wanted: Plan) -> None:
-    before = existing.body if existing else ""
-    diff = "".join(difflib.unified_diff(before.splitlines(keepends=True), (wanted.body or "").splitlines(keepends=True),
-                                        "tracking issue (now)", "tracking issue (planned)"))
+    before = (existing.body if existing else "").splitlines(keepends=True)
+    after = (wanted.body or "").splitlines(keepends=True)
+    diff = "".join(difflib.unified_diff(before, after, "tracking issue (now)", "tracking issue (planned)"))
     with runner.group("Dry run: the planned body (nothing was written)"):
         runner.info(diff or "(no change)")
     runner.summary(f"#### Planned change (dry run)\n\n```diff\n{diff or '(no change)'}\n```\n")

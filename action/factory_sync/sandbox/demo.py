@@ -47,7 +47,8 @@ def main(args: argparse.Namespace) -> int:
         double.reset(world, key)
         print(f"GitHub double serving the demo world at {double.url}\n")
         show_tracking_issues(world, "BEFORE")
-        event = label_an_issue(double, "Define the target and comparator cohorts", "stage:phenotype-development")
+        event = label_an_issue(double, "Define the target and comparator cohorts",
+                               "stage:phenotype-development")
         first = run_action(double, key, event, Path(tmp), "first run")
         show_tracking_issues(world, "AFTER")
         second = run_action(double, key, event, Path(tmp), "the same event again")

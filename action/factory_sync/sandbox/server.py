@@ -270,7 +270,7 @@ def _graphql(request: Request, world: World, principal: Principal, shapes: Shape
         raise ApiError(400, "Problems parsing JSON", documentation_url=GRAPHQL_DOCS)
     from factory_sync.sandbox.graphql_api import execute_graphql  # written separately; loaded on first use
 
-    status, body = execute_graphql(world, principal.token, payload, shapes.api)
+    status, body = execute_graphql(world, principal.token, payload, shapes.web)
     return _json_response(status, body, {})
 
 
