@@ -21,18 +21,23 @@ TIMEOUT_SECONDS = 30
 PER_PAGE = 100
 
 
-def _retry() -> GithubRetry:
-    return GithubRetry(total=3, backoff_factor=0.5)
+# Retried: reads, GraphQL queries and token minting (POST), and PATCHes of a whole body, which give
+# the same result however often they land. Not retried: creating an issue, which could make two.
+READ_METHODS = frozenset({"GET", "HEAD", "POST"})
+WRITE_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
 
 
-def _client(auth: Auth.Auth, api_url: str) -> Github:
-    return Github(auth=auth, base_url=api_url, per_page=PER_PAGE, timeout=TIMEOUT_SECONDS, retry=_retry(),
-                  seconds_between_requests=None, seconds_between_writes=SECONDS_BETWEEN_WRITES, lazy=True)
+def _retry(methods: frozenset[str]) -> GithubRetry:
+    # raise_on_status=False: when the retries run out, PyGithub sees GitHub's last answer and raises
+    # a GithubException with its status, instead of urllib3's bare RetryError.
+    return GithubRetry(total=3, backoff_factor=0.5, allowed_methods=methods, raise_on_status=False)
 
 
-def connect(token: str, api_url: str) -> Github:
+def connect(token: str, api_url: str, *, writes: bool = False) -> Github:
     """A client acting with a token: the workflow's own, or an installation token."""
-    return _client(Auth.Token(token), api_url)
+    return Github(auth=Auth.Token(token), base_url=api_url, per_page=PER_PAGE, timeout=TIMEOUT_SECONDS,
+                  retry=_retry(WRITE_METHODS if writes else READ_METHODS), lazy=True,
+                  seconds_between_requests=None, seconds_between_writes=SECONDS_BETWEEN_WRITES)
 
 
 @contextlib.contextmanager
@@ -104,7 +109,7 @@ class App:
         self.app_id = app_id
         self.integration = GithubIntegration(
             auth=Auth.AppAuth(app_id, private_key.strip()), base_url=api_url, timeout=TIMEOUT_SECONDS,
-            retry=_retry(),
+            retry=_retry(READ_METHODS),
         )
         self.api_url = api_url
 
@@ -139,7 +144,8 @@ class App:
 
     def revoke(self, token: str) -> None:
         with talking("Revoking the installation token"):
-            connect(token, self.api_url).requester.requestJsonAndCheck("DELETE", "/installation/token")
+            client = connect(token, self.api_url, writes=True)
+            client.requester.requestJsonAndCheck("DELETE", "/installation/token")
 
 
 def _describe(permissions: dict[str, str]) -> str:

@@ -81,7 +81,7 @@ def factory_client(settings: Settings, runner: Runner) -> Iterator[Github]:
                 f"({', '.join(f'{k}: {v}' for k, v in sorted(token.permissions.items()))}), "
                 f"expires {token.expires_at}")
     try:
-        yield connect(token.value, settings.api_url)
+        yield connect(token.value, settings.api_url, writes=True)
     finally:
         try:
             app.revoke(token.value)

@@ -450,6 +450,20 @@ def get_issue_event(call: Call) -> Reply:
     raise not_found()
 
 
+# -- files -----------------------------------------------------------------------------------------
+def get_content(call: Call) -> Reply:
+    """A file of the default branch (the double keeps no other refs, and serves no directories)."""
+    repo = call.repo("contents")
+    ref = call.query("ref")
+    if ref not in (None, repo.default_branch):
+        raise ApiError(404, f"No commit found for the ref {ref}")
+    path = call.args["path"].strip("/")
+    data = repo.files.get(path)
+    if data is None:
+        raise not_found()
+    return 200, call.shapes.content_file(repo, path, data), {}
+
+
 # -- dispatches -----------------------------------------------------------------------------------
 def repository_dispatch(call: Call) -> Reply:
     repo = call.repo("contents", "write")
@@ -516,6 +530,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("DELETE", "/repos/<owner>/<repo>/issues/<int:number>/labels/<path:name>", remove_issue_label, "repo"),
     ("GET", "/repos/<owner>/<repo>/issues/<int:number>/events", list_issue_events, "repo"),
     ("GET", "/repos/<owner>/<repo>/issues/<int:number>/timeline", list_issue_events, "repo"),
+    ("GET", "/repos/<owner>/<repo>/contents/<path:path>", get_content, "repo"),
     ("POST", "/repos/<owner>/<repo>/dispatches", repository_dispatch, "repo"),
     ("POST", "/repos/<owner>/<repo>/actions/workflows/<workflow>/dispatches", workflow_dispatch, "repo"),
 ]

@@ -6,6 +6,8 @@ that follow `url` fields and `Link` headers stay on the double.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -124,6 +126,25 @@ class Shapes:
             "has_pages": False, "has_downloads": True, "has_discussions": False, "archived": False,
             "disabled": False, "license": None, "allow_forking": True, "web_commit_signoff_required": False,
             "pushed_at": created, "created_at": created, "updated_at": created,
+        }
+
+    # -- files ----------------------------------------------------------------------------------
+    def content_file(self, repo: Repository, path: str, data: bytes) -> dict:
+        """A file on the default branch, as `GET .../contents/{path}` sends it."""
+        sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()  # git's id
+        branch, quoted = repo.default_branch, quote(path)
+        url = f"{self.api}/repos/{repo.full_name}/contents/{quoted}?ref={branch}"
+        git = f"{self.api}/repos/{repo.full_name}/git/blobs/{sha}"
+        html = f"{self.web}/{repo.full_name}/blob/{branch}/{quoted}"
+        raw = f"{self.web}/{repo.full_name}/raw/{branch}/{quoted}"
+        encoded = base64.b64encode(data).decode()
+        # GitHub wraps the base64 text at 60 characters, ending every line with a newline.
+        content = "".join(encoded[i:i + 60] + "\n" for i in range(0, len(encoded), 60))
+        return {
+            "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "size": len(data), "url": url,
+            "html_url": html, "git_url": git, "download_url": raw,
+            "type": "file", "content": content, "encoding": "base64",
+            "_links": {"self": url, "git": git, "html": html},
         }
 
     # -- labels and issues ------------------------------------------------------------------

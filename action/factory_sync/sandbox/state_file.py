@@ -97,6 +97,8 @@ def _load_repository(world: World, data: dict, where: str) -> None:
         world.ensure_label(repo, _get(label, "name", str, f"{where}.labels[{i}]"),
                            _get(label, "color", str, f"{where}.labels[{i}]", "ededed"),
                            _get(label, "description", str, f"{where}.labels[{i}]", None))
+    for path, text in _get(data, "files", dict, where, {}).items():
+        repo.files[path.strip("/")] = _as(text, str, f"{where}.files[{path!r}]").encode()
     for i, issue in enumerate(_get(data, "issues", list, where, [])):
         here = f"{where}.issues[{i}]"
         issue = _as(issue, dict, here)

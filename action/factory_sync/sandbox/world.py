@@ -117,6 +117,7 @@ class Repository:
     issues: dict[int, Issue] = field(default_factory=dict)  # keyed by number
     next_number: int = 1
     created_at: datetime | None = None
+    files: dict[str, bytes] = field(default_factory=dict)  # the default branch's files, keyed by path
 
     @property
     def full_name(self) -> str:
