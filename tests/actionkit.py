@@ -67,9 +67,17 @@ def study_event(action: str, issue: Issue, *, label: str | None = None, repo: st
     return payload
 
 
-def run_action(github: GitHubDouble, tmp_path: Path, payload: dict | None, *, event: str = "issues",
-               repository: str = STUDY_REPO, token: str | None = None, env: dict[str, str] | None = None,
-               **inputs: str) -> ActionRun:
+def run_action(
+    github: GitHubDouble,
+    tmp_path: Path,
+    payload: dict | None,
+    *,
+    event: str = "issues",
+    repository: str = STUDY_REPO,
+    token: str | None = None,
+    env: dict[str, str] | None = None,
+    **inputs: str,
+) -> ActionRun:
     """Run the step once. Inputs are given as keyword arguments (`factory_repo="o/r"`) and
     override the demo defaults; a value of None removes the input."""
     event_path = tmp_path / "event.json"
@@ -102,10 +110,17 @@ def run_action(github: GitHubDouble, tmp_path: Path, payload: dict | None, *, ev
         **{f"INPUT_{name.upper()}": value for name, value in given.items() if value is not None},
         **(env or {}),
     }
-    done = subprocess.run([sys.executable, "-m", "factory_sync", "action"], env=variables, capture_output=True,
-                          text=True, timeout=120, check=False)
-    return ActionRun(done.returncode, done.stdout, done.stderr, read_outputs(output.read_text()),
-                     summary.read_text())
+    done = subprocess.run(
+        [sys.executable, "-m", "factory_sync", "action"],
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return ActionRun(
+        done.returncode, done.stdout, done.stderr, read_outputs(output.read_text()), summary.read_text()
+    )
 
 
 def read_outputs(text: str) -> dict[str, str]:
@@ -144,16 +159,23 @@ def stage_rows(body: str) -> dict[str, str]:
 
 def writes(github: GitHubDouble) -> list:
     """Requests that change an issue or label (not the GraphQL read, not token minting or revoking)."""
-    return [e for e in github.log.entries()
-            if e.method in ("POST", "PATCH", "PUT", "DELETE") and "/issues" in e.path]
+    return [
+        e
+        for e in github.log.entries()
+        if e.method in ("POST", "PATCH", "PUT", "DELETE") and "/issues" in e.path
+    ]
 
 
 def secrets_of(github: GitHubDouble) -> list[str]:
     """Everything that must never be shown: the App key's lines, every token the double issued and
     every credential (App JWTs included) that reached it."""
     key_lines = [line for line in github.private_key.splitlines() if "PRIVATE KEY" not in line]
-    sent = {value.split(" ")[-1] for e in github.log.entries()
-            for name, value in e.request_headers.items() if name.lower() == "authorization"}
+    sent = {
+        value.split(" ")[-1]
+        for e in github.log.entries()
+        for name, value in e.request_headers.items()
+        if name.lower() == "authorization"
+    }
     return key_lines + list(github.world.tokens) + sorted(s for s in sent if s)
 
 

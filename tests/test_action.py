@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+
 from actionkit import (
     FACTORY_REPO,
     RUN_ID,
@@ -18,7 +19,6 @@ from actionkit import (
     webhook_examples,
     writes,
 )
-
 from factory_sync.sandbox.demo_world import build_demo_world
 from factory_sync.sandbox.world import Clock
 
@@ -92,7 +92,10 @@ def test_labeled_closed_reopened_unlabeled_in_turn(github, tmp_path) -> None:
         run = run_action(github, tmp_path, study_event(action, issue, **kw))
         assert run.code == 0, run.log
         [tracking] = tracking_issues(github)
-        return stage_rows(tracking.body) | {"labels": ",".join(tracking.labels), "stage": run.outputs["stage"]}
+        return stage_rows(tracking.body) | {
+            "labels": ",".join(tracking.labels),
+            "stage": run.outputs["stage"],
+        }
 
     rows = step("labeled", label=label)
     assert rows["Phenotype Development"] == "in progress"
@@ -140,7 +143,7 @@ def test_replaying_an_event_makes_no_write(github, tmp_path) -> None:
 
 
 def test_shuffled_events_give_a_byte_identical_body(github, tmp_path, app_private_key) -> None:
-    start = datetime.now(timezone.utc).replace(microsecond=0)
+    start = datetime.now(UTC).replace(microsecond=0)
 
     def play(order: list[int]) -> str:
         world, key = build_demo_world(clock=Clock(start), private_key=app_private_key)
@@ -148,8 +151,10 @@ def test_shuffled_events_give_a_byte_identical_body(github, tmp_path, app_privat
         study = world.repo(STUDY_REPO)
         events = []
         with world.lock:
-            for title, label in (("Cohorts", "stage:phenotype-development"),
-                                 ("Analysis plan", "stage:analysis-specifications")):
+            for title, label in (
+                ("Cohorts", "stage:phenotype-development"),
+                ("Analysis plan", "stage:analysis-specifications"),
+            ):
                 world.clock.advance(60)
                 issue = world.create_issue(study, title, "", "demo-lead")
                 world.add_label(study, issue, label, "demo-lead")
@@ -175,7 +180,10 @@ def test_shuffled_events_give_a_byte_identical_body(github, tmp_path, app_privat
 
 def test_text_around_the_block_survives_byte_for_byte(github, tmp_path) -> None:
     issue = add_study_issue(github, "Define the cohorts", "stage:phenotype-development")
-    assert run_action(github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development")).code == 0
+    assert (
+        run_action(github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development")).code
+        == 0
+    )
     [tracking] = tracking_issues(github)
     above = "Notes from the coordinators \u2014 *keep*\r\n\r\n| odd | table |\r\n\n"
     below = "\n\n```\n<!-- factory-sync:end -->\n```\nTrailing spaces   \n\u202eRTL text"
@@ -192,11 +200,15 @@ def test_text_around_the_block_survives_byte_for_byte(github, tmp_path) -> None:
 
 
 def test_an_old_format_issue_is_adopted_and_its_text_kept(github, tmp_path) -> None:
-    old = ("**Repository:** https://github.com/ohdsi-demo/DemoStudy\n\nStatus: protocol review\n\n"
-           "Contacts: @coordinator, see <https://example.org/notes>\n")
+    old = (
+        "**Repository:** https://github.com/ohdsi-demo/DemoStudy\n\nStatus: protocol review\n\n"
+        "Contacts: @coordinator, see <https://example.org/notes>\n"
+    )
     world = github.world
     with world.lock:
-        world.create_issue(world.repo(FACTORY_REPO), "DemoStudy", old, "factory-bot", labels=["study-tracking"])
+        world.create_issue(
+            world.repo(FACTORY_REPO), "DemoStudy", old, "factory-bot", labels=["study-tracking"]
+        )
     issue = add_study_issue(github, "Define the cohorts", "stage:phenotype-development")
     run = run_action(github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development"))
 
@@ -245,9 +257,16 @@ def test_a_labelled_event_costs_at_most_six_requests_with_100_tracking_issues(gi
     factory = world.repo(FACTORY_REPO)
     with world.lock:
         for n in range(99):
-            body = f"<!-- factory-sync:begin study=ohdsi-demo/Study{n:03} -->\nold\n<!-- factory-sync:end -->\n"
-            world.create_issue(factory, f"Study: ohdsi-demo/Study{n:03}", body, "factory-sync[bot]",
-                               labels=["study-tracking"])
+            body = (
+                f"<!-- factory-sync:begin study=ohdsi-demo/Study{n:03} -->\nold\n<!-- factory-sync:end -->\n"
+            )
+            world.create_issue(
+                factory,
+                f"Study: ohdsi-demo/Study{n:03}",
+                body,
+                "factory-sync[bot]",
+                labels=["study-tracking"],
+            )
     issue = add_study_issue(github, "Define the cohorts", "stage:phenotype-development")
     run_action(github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development"))
     assert len(tracking_issues(github)) == 100
@@ -267,8 +286,9 @@ def test_a_labelled_event_costs_at_most_six_requests_with_100_tracking_issues(gi
 
 def test_dry_run_shows_the_diff_and_writes_nothing(github, tmp_path) -> None:
     issue = add_study_issue(github, "Define the cohorts", "stage:phenotype-development")
-    run = run_action(github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development"),
-                     dry_run="true")
+    run = run_action(
+        github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development"), dry_run="true"
+    )
     assert run.code == 0, run.log
     assert writes(github) == []
     assert tracking_issues(github) == []
@@ -279,8 +299,12 @@ def test_dry_run_shows_the_diff_and_writes_nothing(github, tmp_path) -> None:
 
 def test_create_missing_false_leaves_the_factory_alone(github, tmp_path) -> None:
     issue = add_study_issue(github, "Define the cohorts", "stage:phenotype-development")
-    run = run_action(github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development"),
-                     create_missing="false")
+    run = run_action(
+        github,
+        tmp_path,
+        study_event("labeled", issue, label="stage:phenotype-development"),
+        create_missing="false",
+    )
     assert run.code == 0, run.log
     assert tracking_issues(github) == []
     assert run.outputs["factory-issue-number"] == ""
@@ -305,7 +329,9 @@ def test_an_unknown_stage_label_warns_and_is_listed(github, tmp_path) -> None:
     issue = add_study_issue(github, "Write the paper", "stage:publication")
     run = run_action(github, tmp_path, study_event("labeled", issue, label="stage:publication"))
     assert run.code == 0, run.log
-    assert any(line.startswith("::warning") and "stage:publication" in line for line in run.stdout.splitlines())
+    assert any(
+        line.startswith("::warning") and "stage:publication" in line for line in run.stdout.splitlines()
+    )
     assert "stage:publication" in tracking_issues(github)[0].body
 
 
@@ -314,8 +340,13 @@ def test_factory_issue_input_pins_the_issue(github, tmp_path) -> None:
     with world.lock:
         pinned = world.create_issue(world.repo(FACTORY_REPO), "DemoStudy (pinned)", "Notes.\n", "x")
     issue = add_study_issue(github, "Define the cohorts", "stage:phenotype-development")
-    run = run_action(github, tmp_path, study_event("labeled", issue, label="stage:phenotype-development"),
-                     factory_issue=str(pinned.number), installation_id="100")
+    run = run_action(
+        github,
+        tmp_path,
+        study_event("labeled", issue, label="stage:phenotype-development"),
+        factory_issue=str(pinned.number),
+        installation_id="100",
+    )
     assert run.code == 0, run.log
     assert pinned.body.startswith("Notes.\n")
     assert "## Current stage: Phenotype Development" in pinned.body
