@@ -11,7 +11,7 @@ from github import Auth, Github, GithubException, GithubIntegration
 from contract.checker import ContractChecker, operation_of, report, subset_operations
 from factory_sync.github_api import App
 from factory_sync.sandbox.demo_world import DEMO_OWNER, FACTORY_REPO, STUDY_REPO, TRACKING_LABEL
-from factory_sync.study import STUDY_QUERY
+from factory_sync.study import LABELS, Piece, build_query
 
 PERMISSIONS = {"issues": "write", "metadata": "read"}
 
@@ -37,9 +37,9 @@ def run_session(github) -> None:
     requester.requestJsonAndCheck("GET", "/installation/repositories")
     study = gh.get_repo(STUDY_REPO)
     assert len(list(study.get_issues(state="all"))) == 3
-    variables = {"owner": DEMO_OWNER, "name": "DemoStudy", "labelCursor": None}
-    _, body = requester.graphql_query(STUDY_QUERY, variables)
-    assert body["data"]["repository"]["nameWithOwner"] == STUDY_REPO
+    query = build_query([Piece(LABELS, STUDY_REPO)])
+    _, body = requester.graphql_query(query.text, query.variables)
+    assert body["data"]["s0"]["nameWithOwner"] == STUDY_REPO
 
     factory = gh.get_repo(FACTORY_REPO)
     assert len(list(factory.get_labels())) == 7

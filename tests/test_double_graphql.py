@@ -10,9 +10,8 @@ from github import UnknownObjectException
 from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, STAGE_LABELS, STUDY_REPO
 from factory_sync.sandbox.graphql_api import rate_key
 from factory_sync.sandbox.world import TimelineEvent, utc
-from factory_sync.study import LABEL_ISSUES_QUERY, STUDY_QUERY, TIMELINE_QUERY
+from factory_sync.study import EVENTS, ISSUES, LABELS, NODE_LIMIT, STUDIES_PER_QUERY, Piece, build_query
 
-STUDY = {"owner": DEMO_OWNER, "name": "DemoStudy"}
 ISSUE_FIELDS = "number title url state stateReason createdAt closedAt author { login } body"
 
 
@@ -40,10 +39,16 @@ def repo_query(selection: str) -> str:
     return f'{{ repository(owner: "{DEMO_OWNER}", name: "DemoStudy") {{ {selection} }} }}'
 
 
+def study_query(kind: str = LABELS, cursor: str | None = None, copies: int = 1, **where) -> tuple[str, dict]:
+    """The product's query for one page of the demo study (`copies` times, under aliases s0, s1, ...)."""
+    query = build_query([Piece(kind, STUDY_REPO, cursor, **where)] * copies)
+    return query.text, query.variables
+
+
 # -- the product's queries ------------------------------------------------------------------------
 def test_the_study_query_reads_the_demo_study(github, mint_token, client):
-    _, body = client(mint_token()).requester.graphql_query(STUDY_QUERY, {**STUDY, "labelCursor": None})
-    repository = body["data"]["repository"]
+    _, body = client(mint_token()).requester.graphql_query(*study_query())
+    repository = body["data"]["s0"]
     assert repository["nameWithOwner"] == STUDY_REPO
     assert repository["url"] == f"{github.url}/{STUDY_REPO}"
     labels = {label["name"]: label["issues"]["nodes"] for label in repository["labels"]["nodes"]}
@@ -83,7 +88,7 @@ def test_the_study_queries_page_through_labels_issues_and_timelines(github, gql)
 
     labels, cursor = [], None
     while True:
-        page = data_of(gql, STUDY_QUERY, {**STUDY, "labelCursor": cursor})["repository"]["labels"]
+        page = data_of(gql, *study_query(LABELS, cursor))["s0"]["labels"]
         labels += page["nodes"]
         if not page["pageInfo"]["hasNextPage"]:
             break
@@ -93,26 +98,40 @@ def test_the_study_queries_page_through_labels_issues_and_timelines(github, gql)
     extra = next(label for label in labels if label["name"] == "stage:extra-00")
     issues, page = list(extra["issues"]["nodes"]), extra["issues"]
     while page["pageInfo"]["hasNextPage"]:
-        variables = {**STUDY, "label": "stage:extra-00", "cursor": page["pageInfo"]["endCursor"]}
-        page = data_of(gql, LABEL_ISSUES_QUERY, variables)["repository"]["label"]["issues"]
+        query = study_query(ISSUES, page["pageInfo"]["endCursor"], label="stage:extra-00")
+        page = data_of(gql, *query)["s0"]["label"]["issues"]
         issues += page["nodes"]
     assert [i["title"] for i in issues] == [f"Busy {n}" for n in range(53)]  # oldest first, no repeats
 
     first_page = issues[0]["timelineItems"]
-    assert len(first_page["nodes"]) == 100 and first_page["pageInfo"]["hasNextPage"]
-    variables = {**STUDY, "number": 4, "cursor": first_page["pageInfo"]["endCursor"]}
-    rest = data_of(gql, TIMELINE_QUERY, variables)["repository"]["issue"]["timelineItems"]
-    assert len(rest["nodes"]) == 21 and not rest["pageInfo"]["hasNextPage"]
+    assert len(first_page["nodes"]) == 40 and first_page["pageInfo"]["hasNextPage"]
+    query = study_query(EVENTS, first_page["pageInfo"]["endCursor"], number=4)
+    rest = data_of(gql, *query)["s0"]["issue"]["timelineItems"]
+    assert len(rest["nodes"]) == 81 and not rest["pageInfo"]["hasNextPage"]
     kinds = [node["__typename"] for node in first_page["nodes"] + rest["nodes"]]
     assert kinds == ["LabeledEvent"] + ["UnlabeledEvent", "LabeledEvent"] * 60
 
 
+def sized(text: str) -> str:
+    return text.replace("  s0: repository", "  rateLimit { cost nodeCount }\n  s0: repository", 1)
+
+
 def test_the_study_query_reports_its_size_as_github_computes_it(gql):
-    repository = "  repository(owner: $owner, name: $name) {"
-    query = STUDY_QUERY.replace(repository, f"  rateLimit {{ cost nodeCount }}\n{repository}")
-    size = data_of(gql, query, {**STUDY, "labelCursor": None})["rateLimit"]
-    # 50 labels + 50*50 issues + 50*50*100 events; 1 + 50 + 2,500 requests / 100
-    assert size == {"nodeCount": 252_550, "cost": 26}
+    text, variables = study_query()
+    size = data_of(gql, sized(text), variables)["rateLimit"]
+    # 10 labels + 10*20 issues + 10*20*40 events; 1 + 10 + 200 requests / 100
+    assert size == {"nodeCount": 8_210, "cost": 2}
+
+
+def test_a_full_batch_of_studies_stays_under_githubs_node_limit(gql):
+    text, variables = study_query(copies=STUDIES_PER_QUERY)
+    size = data_of(gql, sized(text), variables)["rateLimit"]
+    assert size == {"nodeCount": 410_500, "cost": 106}
+    assert size["nodeCount"] <= NODE_LIMIT
+    # Eleven studies more would pass the limit: the double refuses the query, as GitHub does.
+    body = gql(*study_query(copies=STUDIES_PER_QUERY + 11))
+    assert [error["type"] for error in body["errors"]] == ["MAX_NODE_LIMIT_EXCEEDED"]
+    assert "500,810" in body["errors"][0]["message"]
 
 
 # -- batching and access ----------------------------------------------------------------------------
@@ -144,7 +163,7 @@ def test_a_repository_outside_the_token_is_not_found(gql, mint_token, client):
         "type": "NOT_FOUND", "path": ["repository"], "locations": [{"line": 1, "column": 3}],
         "message": f"Could not resolve to a Repository with the name '{STUDY_REPO}'."}]}
     with pytest.raises(UnknownObjectException):  # how the product sees it through PyGithub
-        client(token).requester.graphql_query(STUDY_QUERY, {**STUDY, "labelCursor": None})
+        client(token).requester.graphql_query(*study_query())
 
 
 def test_reading_issues_needs_the_issues_permission(gql, mint_token):
@@ -193,12 +212,13 @@ def test_arguments_github_would_refuse(gql):
 
 
 def test_a_variable_of_the_wrong_type(gql):
-    body = gql(TIMELINE_QUERY, {**STUDY, "number": "one"})
+    text, variables = study_query(EVENTS, None, number=4)
+    body = gql(text, {**variables, "i0": "one"})
     assert body == {"errors": [{
         "extensions": {"value": "one", "problems": [{"path": [], "explanation":
                                                      "Int cannot represent non-integer value: 'one'"}]},
-        "locations": [{"line": 2, "column": 54}],
-        "message": "Variable $number of type Int! was provided invalid value"}]}
+        "locations": [{"line": 1, "column": text.index("$i0") + 1}],
+        "message": "Variable $i0 of type Int! was provided invalid value"}]}
 
 
 def test_every_connection_needs_a_bound_of_at_most_100(gql):
@@ -383,11 +403,11 @@ def test_each_query_is_charged_its_cost_in_the_graphql_window(github, mint_token
     requester = client(mint_token()).requester
     ask = "{ rateLimit { cost used remaining limit resetAt } }"
     before = requester.graphql_query(ask, {})[1]["data"]["rateLimit"]
-    requester.graphql_query(STUDY_QUERY, {**STUDY, "labelCursor": None})
+    requester.graphql_query(*study_query())
     headers, body = requester.graphql_query(ask, {})
     after = body["data"]["rateLimit"]
     assert (before["cost"], before["limit"], before["remaining"]) == (1, 5000, 5000 - before["used"])
-    assert after["used"] - before["used"] == 26 + 1  # the study query, then this one
+    assert after["used"] - before["used"] == 2 + 1  # the study query, then this one
     assert headers["x-ratelimit-resource"] == "graphql"
     assert int(headers["x-ratelimit-used"]) == after["used"]
     assert after["resetAt"] == before["resetAt"] and after["resetAt"].endswith("Z")
@@ -398,6 +418,6 @@ def test_a_query_costing_more_than_what_remains_is_refused(github, gql, mint_tok
     with github.world.lock:
         window = github.world.rate_window(rate_key(github.world.token(token)), "graphql", 5000)
         window.used = 4990
-    assert gql(STUDY_QUERY, {**STUDY, "labelCursor": None}, token) == {"errors": [{  # costs 26
+    assert gql(*study_query(copies=STUDIES_PER_QUERY), token) == {"errors": [{  # costs 106
         "type": "RATE_LIMITED", "message": "API rate limit exceeded for installation ID 100."}]}
     assert data_of(gql, "{ rateLimit { remaining } }", token=token) == {"rateLimit": {"remaining": 9}}

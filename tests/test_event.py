@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from factory_sync.event import EventError, Trigger, is_repo_name, parse_event
+from factory_sync.event import EventError, Trigger, is_factory, is_repo_name, parse_event, parse_factory_event
 from factory_sync.stage import DEFAULT_CATALOG
 
 WORKFLOW_REPO = "OHDSI/Study"
@@ -319,3 +319,70 @@ def test_github_dispatch_examples_reconcile_the_workflow_repository(event_name):
 ])
 def test_is_repo_name(name, valid):
     assert is_repo_name(name) is valid
+
+
+# --- runs in the Factory repository -----------------------------------------------------------
+
+FACTORY_EVENT_TYPE = "factory-sync"
+
+
+EVERY_STUDY = Trigger(None, True, "workflow_dispatch: resync of every study", all_studies=True)
+
+
+def in_factory(event_name: str, payload: object) -> Trigger:
+    return parse_factory_event(event_name, payload, FACTORY_EVENT_TYPE)
+
+
+@pytest.mark.parametrize(("event_name", "payload", "expected"), [
+    ("schedule", {"schedule": "23 3 * * *"}, Trigger(None, True, "schedule: resync of every study", True)),
+    ("workflow_dispatch", {"inputs": {}}, EVERY_STUDY),
+    ("workflow_dispatch", {"inputs": {"study": " "}}, EVERY_STUDY),
+    ("workflow_dispatch", {"inputs": {"study": " OHDSI/Other "}},
+     Trigger("OHDSI/Other", True, "workflow_dispatch: resync of OHDSI/Other requested")),
+    ("repository_dispatch", {"action": "factory-sync", "client_payload": {"study": "OHDSI/Other"}},
+     Trigger("OHDSI/Other", True, "repository_dispatch: resync of OHDSI/Other requested")),
+    ("repository_dispatch", {"action": "factory-sync", "client_payload": {"all": True}},
+     Trigger(None, True, "repository_dispatch: resync of every study", True)),
+    ("repository_dispatch", {"client_payload": {"study": "OHDSI/Other", "all": False}},
+     Trigger("OHDSI/Other", True, "repository_dispatch: resync of OHDSI/Other requested")),
+    ("repository_dispatch", {"action": "deploy", "client_payload": {}},
+     Trigger(None, False, "repository_dispatch of type 'deploy', not 'factory-sync'; nothing to do")),
+    ("issues", {"action": "labeled"},
+     Trigger(None, False, "event 'issues' in the Factory repository does not ask for a resync; "
+                          "nothing to do")),
+])
+def test_in_the_factory_a_dispatch_or_schedule_resyncs_one_study_or_all(event_name, payload, expected):
+    assert in_factory(event_name, payload) == expected
+
+
+WANTED = 'send {"study": "owner/name"} for one study or {"all": true} for every study'
+
+
+@pytest.mark.parametrize(("payload", "says"), [
+    ({"action": "factory-sync"}, f"repository_dispatch payload has no client_payload: {WANTED}"),
+    ({"client_payload": {}}, f"repository_dispatch client_payload names no study: {WANTED}"),
+    ({"client_payload": {"all": False}}, "names no study"),
+    ({"client_payload": {"all": "yes"}}, "'client_payload.all' is a string, expected true or false"),
+    ({"client_payload": {"study": "a/b", "all": True}}, "names a study and asks for all"),
+    ({"client_payload": {"study": ["a/b"]}}, "'client_payload.study' is a list, expected a string"),
+    ({"client_payload": {"study": "not a repo"}}, "repository_dispatch client_payload.study is 'not a repo'"),
+    ({"client_payload": "a/b"}, "'client_payload' is a string, expected an object"),
+])
+def test_a_malformed_dispatch_to_the_factory_is_a_clear_error(payload, says):
+    with pytest.raises(EventError) as caught:
+        in_factory("repository_dispatch", payload)
+    assert says in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_github_repository_dispatch_examples_in_the_factory_need_a_study():
+    for payload in examples("repository_dispatch"):  # GitHub's example: another type, no study
+        assert not in_factory("repository_dispatch", payload).reconcile
+        with pytest.raises(EventError, match="names no study"):
+            parse_factory_event("repository_dispatch", payload, payload["action"])
+
+
+@pytest.mark.parametrize(("repository", "factory", "expected"), [
+    ("OHDSI/Factory", "ohdsi/factory", True), ("OHDSI/Study", "OHDSI/Factory", False), (None, "o/r", False)])
+def test_is_factory(repository, factory, expected):
+    assert is_factory(repository, factory) is expected

@@ -1,5 +1,9 @@
 """Which study an event names, and whether it can have changed that study's stages.
 
+In a study repository an event concerns that study (`parse_event`). In the Factory repository
+itself, `workflow_dispatch`, `schedule` and `repository_dispatch` ask for a resync of one study or
+of all of them (`parse_factory_event`).
+
 Deciding "not relevant" only saves a run; reconciling is always safe. So when a payload leaves
 out a field GitHub documents as optional (an issue's labels, the label of a labeled event), the
 event counts as relevant; a field of the wrong type is an error.
@@ -33,6 +37,7 @@ class Trigger:
     study: str | None  # owner/name of the study repository, None when the event names none
     reconcile: bool
     notice: str  # one line for the log: what the event is and what happens
+    all_studies: bool = False  # a resync of every study (a run in the Factory only)
 
 
 def is_repo_name(text: str) -> bool:
@@ -111,6 +116,51 @@ def _dispatch(event: str, field: str, requested: str | None, repository: str) ->
     else:
         study = _repo(repository, "GITHUB_REPOSITORY")
     return Trigger(study, True, f"{event}: resync of {study} requested")
+
+
+def parse_factory_event(event_name: str, payload: object, event_type: str) -> Trigger:
+    """The trigger for a run in the Factory repository: a resync of one study, or of every study.
+
+    `event_type` is the repository_dispatch type this action answers (input `dispatch-event-type`).
+    """
+    if event_name == "schedule":
+        return Trigger(None, True, "schedule: resync of every study", all_studies=True)
+    if event_name not in ("workflow_dispatch", "repository_dispatch"):
+        return Trigger(None, False, f"event {event_name!r} in the Factory repository does not ask for a "
+                                    "resync; nothing to do")
+    if not isinstance(payload, dict):
+        raise EventError(f"{event_name} event payload is {_kind(payload)}, expected an object")
+    if event_name == "workflow_dispatch":
+        requested = _at(payload, "inputs.study", str, event_name, optional=True)
+        if requested is None or not requested.strip():
+            return Trigger(None, True, "workflow_dispatch: resync of every study", all_studies=True)
+        study = _repo(requested.strip(), "workflow_dispatch input 'study'")
+        return Trigger(study, True, f"workflow_dispatch: resync of {study} requested")
+    action = _at(payload, "action", str, event_name, optional=True)
+    if action is not None and action != event_type:
+        return Trigger(None, False, f"repository_dispatch of type {action!r}, not {event_type!r}; "
+                                    "nothing to do")
+    wanted = 'send {"study": "owner/name"} for one study or {"all": true} for every study'
+    if _at(payload, "client_payload", dict, event_name, optional=True) is None:
+        raise EventError(f"repository_dispatch payload has no client_payload: {wanted}")
+    requested = _at(payload, "client_payload.study", str, event_name, optional=True)
+    every = payload["client_payload"].get("all")
+    if every is not None and not isinstance(every, bool):
+        raise EventError(f"repository_dispatch payload: 'client_payload.all' is {_kind(every)}, "
+                         "expected true or false")
+    if requested is not None and every:
+        raise EventError(f"repository_dispatch client_payload names a study and asks for all; {wanted}")
+    if every:
+        return Trigger(None, True, "repository_dispatch: resync of every study", all_studies=True)
+    if requested is None:
+        raise EventError(f"repository_dispatch client_payload names no study: {wanted}")
+    study = _repo(requested.strip(), "repository_dispatch client_payload.study")
+    return Trigger(study, True, f"repository_dispatch: resync of {study} requested")
+
+
+def is_factory(repository: str | None, factory_repo: str) -> bool:
+    """Whether the workflow runs in the Factory repository (names are case-insensitive)."""
+    return (repository or "").lower() == factory_repo.lower()
 
 
 _HANDLERS: dict[str, Callable[[dict, str, Catalog], Trigger]] = {

@@ -12,12 +12,15 @@ from factory_sync.runner import Runner
 from factory_sync.stage import DEFAULT_CATALOG, Catalog, load_catalog
 
 REPO_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+MODES = ("sync", "dispatch")
+EVENT_TYPE_LIMIT = 100  # GitHub's limit on a repository_dispatch event type
+WRITE_INTERVAL_LIMIT = 60.0
 
 
 @dataclass(frozen=True)
 class Settings:
-    app_id: int | str
-    private_key: str
+    app_id: int | str | None  # None only in mode dispatch, which does not use the App
+    private_key: str | None
     factory_repo: str
     installation_id: int | None
     factory_issue: int | None
@@ -28,17 +31,25 @@ class Settings:
     dry_run: bool
     tracking_label: str
     run_url: str | None
+    mode: str = "sync"  # sync: write the tracking issue; dispatch: ask the Factory to
+    discover: bool = False  # a resync also looks for untracked studies among the installation's repos
+    dispatch_event_type: str = "factory-sync"
+    write_interval: float = 1.0  # seconds between writes, as GitHub asks
 
 
 def read_settings(runner: Runner) -> Settings:
     # Secrets are masked before anything else can print them.
-    private_key = runner.input("private-key", required=True)
+    private_key = runner.input("private-key")
     token = runner.input("token")
     runner.mask(private_key)
     runner.mask(token)
+    mode = mode_from(runner.input("mode"))
+    if mode == "sync":
+        private_key = runner.input("private-key", required=True)
+    app_id = runner.input("app-id", required=mode == "sync")
     settings = Settings(
-        app_id=parse_app_id(runner.input("app-id", required=True)),
-        private_key=private_key,
+        app_id=parse_app_id(app_id) if app_id else None,
+        private_key=private_key or None,
         factory_repo=repo_name(runner.input("factory-repo", required=True), "factory-repo"),
         installation_id=positive_int(runner.input("installation-id"), "installation-id"),
         factory_issue=positive_int(runner.input("factory-issue"), "factory-issue"),
@@ -49,8 +60,18 @@ def read_settings(runner: Runner) -> Settings:
         dry_run=runner.bool_input("dry-run", default=False),
         tracking_label=runner.input("tracking-label") or "study-tracking",
         run_url=runner.run_url,
+        mode=mode,
+        discover=runner.bool_input("discover", default=False),
+        dispatch_event_type=event_type(runner.input("dispatch-event-type") or "factory-sync"),
+        write_interval=seconds(runner.input("write-interval"), "write-interval", default=1.0),
     )
-    check_private_key(private_key)
+    if private_key:
+        check_private_key(private_key)
+    if not token and mode == "dispatch":
+        raise FactorySyncError(
+            "Input `token` is empty: in mode `dispatch` it sends the repository_dispatch, so give a token "
+            f"with Contents: Read and write on {settings.factory_repo} from a secret."
+        )
     if not token:
         raise FactorySyncError(
             "Input `token` is empty: leave it out to use the workflow's own token (`${{ github.token }}`), "
@@ -65,6 +86,42 @@ def repo_name(value: str, field: str) -> str:
             f"{field} must be a repository as owner/name (e.g. ohdsi/Factory), not {value!r}."
         )
     return value
+
+
+def mode_from(value: str) -> str:
+    if not value:
+        return "sync"
+    if value not in MODES:
+        raise FactorySyncError(
+            f"mode must be `sync` (write the tracking issue) or `dispatch` (send a repository_dispatch to "
+            f"the Factory, which writes it), not {value!r}."
+        )
+    return value
+
+
+def event_type(value: str) -> str:
+    if len(value) > EVENT_TYPE_LIMIT or any(ch.isspace() for ch in value):
+        raise FactorySyncError(
+            f"dispatch-event-type must be one word of at most {EVENT_TYPE_LIMIT} characters, as in the "
+            f"Factory workflow's `repository_dispatch: types: [...]`, not {value!r}."
+        )
+    return value
+
+
+def seconds(value: str, field: str, default: float) -> float:
+    """A number of seconds from 0 to WRITE_INTERVAL_LIMIT, decimals allowed."""
+    if not value:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= WRITE_INTERVAL_LIMIT:  # also refuses nan
+        raise FactorySyncError(
+            f"{field} must be a number of seconds from 0 to {WRITE_INTERVAL_LIMIT:g}, e.g. 1 (GitHub asks "
+            f"for at least a second between writes), not {value!r}."
+        )
+    return number
 
 
 def positive_int(value: str, field: str) -> int | None:

@@ -1,94 +1,304 @@
 """A study's truth: its stage-labelled issues and their timelines, as read from GitHub.
 
-Plain data, no I/O. The GitHub adapter fills it from the GraphQL query in `STUDY_QUERY`
-(one request in the common case); everything downstream (stages, the tracking issue) is
-computed from it.
+Plain data and plain logic, no I/O. `StudyReading` plans the GraphQL queries that read any number
+of studies, several repositories per query, and builds each `Study` from the answers; the GitHub
+adapter only sends the queries. Everything downstream (stages, the tracking issue) is computed
+from a `Study`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 STAGE_PREFIX = "stage:"
 
-# The study's stage labels and, under each, its issues with the timeline events that matter.
+# Page sizes. The first page of a study asks for 10 stage labels, 20 issues under each and 40
+# timeline events under each issue: 10 + 10*20 + 10*20*40 = 8,210 nodes, so 50 studies make one
+# query of 410,500 nodes, within GitHub's limit of 500,000. Its cost is 50 * (1 + 10 + 200)
+# connections / 100 = 106 points. A study with more labels, issues or events than that is read
+# further with follow-up pages, which are batched the same way.
+LABELS_PER_PAGE = 10
+ISSUES_PER_PAGE = 20
+EVENTS_PER_PAGE = 40
+MORE_EVENTS_PER_PAGE = 100
+STUDIES_PER_QUERY = 50
+NODE_LIMIT = 500_000  # GitHub's limit on the nodes one query may ask for
+PIECES_PER_QUERY = 100  # follow-up pages are small: at most this many in one query
+GIVE_UP_AFTER = 5  # failed queries in a row after which GitHub is taken to be down
+
+_EVENT_TYPES = "[LABELED_EVENT, UNLABELED_EVENT, CLOSED_EVENT, REOPENED_EVENT]"
+_ISSUE_ORDER = "{field: CREATED_AT, direction: ASC}"
+_PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+
 # Asking by label (not by issue) finds labels outside the catalog too, in the same request.
-# Sizes keep the query far below GitHub's 500,000-node limit (50 + 50*50 + 50*50*100 nodes).
-STUDY_FIELDS = """
-fragment StudyIssue on Issue {
+_FRAGMENTS = {
+    "StudyEvents": """
+fragment StudyEvents on IssueTimelineItemsConnection {
+  pageInfo { hasNextPage endCursor }
+  nodes {
+    __typename
+    ... on LabeledEvent { createdAt actor { login } label { name } }
+    ... on UnlabeledEvent { createdAt actor { login } label { name } }
+    ... on ClosedEvent { createdAt actor { login } }
+    ... on ReopenedEvent { createdAt actor { login } }
+  }
+}""",
+    "StudyIssue": f"""
+fragment StudyIssue on Issue {{
   number
   title
   url
   state
   createdAt
   closedAt
-  timelineItems(first: 100, itemTypes: [LABELED_EVENT, UNLABELED_EVENT, CLOSED_EVENT, REOPENED_EVENT]) {
-    pageInfo { hasNextPage endCursor }
-    nodes {
-      __typename
-      ... on LabeledEvent { createdAt actor { login } label { name } }
-      ... on UnlabeledEvent { createdAt actor { login } label { name } }
-      ... on ClosedEvent { createdAt actor { login } }
-      ... on ReopenedEvent { createdAt actor { login } }
-    }
-  }
+  timelineItems(first: {EVENTS_PER_PAGE}, itemTypes: {_EVENT_TYPES}) {{ ...StudyEvents }}
+}}""",
+    "StudyLabel": f"""
+fragment StudyLabel on Label {{
+  name
+  issues(first: {ISSUES_PER_PAGE}, orderBy: {_ISSUE_ORDER}) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...StudyIssue }}
+  }}
+}}""",
 }
-"""
 
-STUDY_QUERY = """
-query StudyTruth($owner: String!, $name: String!, $labelCursor: String) {
-  repository(owner: $owner, name: $name) {
-    nameWithOwner
-    url
-    labels(first: 50, after: $labelCursor, query: "stage:") {
-      pageInfo { hasNextPage endCursor }
-      nodes {
-        name
-        issues(first: 50, orderBy: {field: CREATED_AT, direction: ASC}) {
-          pageInfo { hasNextPage endCursor }
-          nodes { ...StudyIssue }
-        }
-      }
-    }
-  }
+LABELS, ISSUES, EVENTS = "labels", "issues", "events"
+_USES = {LABELS: ("StudyLabel", "StudyIssue", "StudyEvents"), ISSUES: ("StudyIssue", "StudyEvents"),
+         EVENTS: ("StudyEvents",)}
+_NODES = {
+    LABELS: LABELS_PER_PAGE * (1 + ISSUES_PER_PAGE * (1 + EVENTS_PER_PAGE)),
+    ISSUES: ISSUES_PER_PAGE * (1 + EVENTS_PER_PAGE),
+    EVENTS: MORE_EVENTS_PER_PAGE,
 }
-""" + STUDY_FIELDS
+QUERY_NODE_BUDGET = STUDIES_PER_QUERY * _NODES[LABELS]
+assert QUERY_NODE_BUDGET <= NODE_LIMIT
 
-# Follow-up pages, needed only for a label with more than 50 issues or an issue with more
-# than 100 timeline events.
-LABEL_ISSUES_QUERY = """
-query LabelIssues($owner: String!, $name: String!, $label: String!, $cursor: String) {
-  repository(owner: $owner, name: $name) {
-    label(name: $label) {
-      issues(first: 50, after: $cursor, orderBy: {field: CREATED_AT, direction: ASC}) {
-        pageInfo { hasNextPage endCursor }
-        nodes { ...StudyIssue }
-      }
-    }
-  }
-}
-""" + STUDY_FIELDS
 
-TIMELINE_QUERY = """
-query IssueTimeline($owner: String!, $name: String!, $number: Int!, $cursor: String) {
-  repository(owner: $owner, name: $name) {
-    issue(number: $number) {
-      timelineItems(first: 100, after: $cursor,
-                    itemTypes: [LABELED_EVENT, UNLABELED_EVENT, CLOSED_EVENT, REOPENED_EVENT]) {
-        pageInfo { hasNextPage endCursor }
-        nodes {
-          __typename
-          ... on LabeledEvent { createdAt actor { login } label { name } }
-          ... on UnlabeledEvent { createdAt actor { login } label { name } }
-          ... on ClosedEvent { createdAt actor { login } }
-          ... on ReopenedEvent { createdAt actor { login } }
-        }
-      }
-    }
-  }
-}
-"""
+@dataclass(frozen=True)
+class Piece:
+    """One page of one study: of its stage labels, of one label's issues, or of one issue's timeline."""
+
+    kind: str  # LABELS, ISSUES or EVENTS
+    repo: str  # owner/name, as asked for
+    cursor: str | None = None  # None: the first page
+    label: str | None = None  # ISSUES: the label
+    number: int | None = None  # EVENTS: the issue
+    alone: bool = False  # sent in a query of its own, after a query holding it failed
+
+    @property
+    def nodes(self) -> int:
+        """The most nodes its selection can return, counted as GitHub counts them."""
+        return _NODES[self.kind]
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    variables: dict
+    pieces: tuple[Piece, ...]
+
+    @property
+    def nodes(self) -> int:
+        return sum(piece.nodes for piece in self.pieces)
+
+
+def build_query(pieces: Iterable[Piece]) -> Query:
+    """One GraphQL query that reads every piece, each under its own alias (s0, s1, ...)."""
+    pieces = tuple(pieces)
+    declared, selections, variables, used = [], [], {}, set()
+    for i, piece in enumerate(pieces):
+        owner, name = piece.repo.split("/", 1)
+        declared += [f"$o{i}: String!", f"$n{i}: String!", f"$c{i}: String"]
+        variables.update({f"o{i}": owner, f"n{i}": name, f"c{i}": piece.cursor})
+        used.update(_USES[piece.kind])
+        if piece.kind == LABELS:
+            labels = f'labels(first: {LABELS_PER_PAGE}, after: $c{i}, query: "{STAGE_PREFIX}")'
+            inner = f"nameWithOwner url {labels} {{ {_PAGE_INFO} nodes {{ ...StudyLabel }} }}"
+        elif piece.kind == ISSUES:
+            declared.append(f"$l{i}: String!")
+            variables[f"l{i}"] = piece.label
+            inner = (f"label(name: $l{i}) {{ issues(first: {ISSUES_PER_PAGE}, after: $c{i}, "
+                     f"orderBy: {_ISSUE_ORDER}) {{ {_PAGE_INFO} nodes {{ ...StudyIssue }} }} }}")
+        else:
+            declared.append(f"$i{i}: Int!")
+            variables[f"i{i}"] = piece.number
+            inner = (f"issue(number: $i{i}) {{ timelineItems(first: {MORE_EVENTS_PER_PAGE}, after: $c{i}, "
+                     f"itemTypes: {_EVENT_TYPES}) {{ ...StudyEvents }} }}")
+        selections.append(f"  s{i}: repository(owner: $o{i}, name: $n{i}) {{ {inner} }}")
+    fragments = "".join(text for name, text in _FRAGMENTS.items() if name in used)
+    text = f"query Studies({', '.join(declared)}) {{\n" + "\n".join(selections) + "\n}\n" + fragments
+    return Query(text, variables, pieces)
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """Why a study could not be read: GitHub's answer (with an HTTP-like status when there is one)."""
+
+    status: int | None  # 404 not found, 403 refused, 5xx GitHub's trouble, None: no answer or untyped
+    answer: str  # e.g. "GitHub answered 404 (Could not resolve to a Repository with the name 'o/r'.)"
+
+
+_ERROR_STATUS = {"NOT_FOUND": 404, "FORBIDDEN": 403}
+
+
+@dataclass
+class _Partial:
+    """What has been read of one study so far."""
+
+    repository: dict | None = None  # nameWithOwner and url
+    issues_by_label: dict[str, list[dict]] = field(default_factory=dict)
+    events: dict[int, list[dict]] = field(default_factory=dict)
+    pending: int = 0  # pieces asked for and not yet answered
+
+
+class StudyReading:
+    """Reading many studies: which queries to send next, and what their answers make of each study.
+
+    First pages go out `STUDIES_PER_QUERY` studies at a time; follow-up pages, found in the answers,
+    are batched after them. A study whose part of an answer carries an error fails alone. A query
+    that fails as a whole (GitHub's trouble, or a timeout on a large query) is split: each of its
+    pieces is sent again on its own, so one bad study cannot fail the others. After `give_up_after`
+    failed queries in a row, GitHub is taken to be down and the studies still unread fail.
+    """
+
+    def __init__(self, repos: Iterable[str], give_up_after: int = GIVE_UP_AFTER) -> None:
+        self._queue: deque[Piece] = deque()
+        self._partial: dict[str, _Partial] = {}
+        self.studies: dict[str, Study] = {}
+        self.failures: dict[str, ReadFailure] = {}
+        self._give_up_after = give_up_after
+        self._failed_in_a_row = 0
+        for repo in repos:
+            if repo not in self._partial:
+                self._partial[repo] = _Partial()
+                self._ask(Piece(LABELS, repo))
+
+    @property
+    def done(self) -> bool:
+        return not self._queue
+
+    def next_query(self) -> Query | None:
+        """The next query to send, or None when every study is read or has failed."""
+        taken: list[Piece] = []
+        nodes = 0
+        while self._queue:
+            piece = self._queue[0]
+            if piece.repo not in self._partial:  # its study failed meanwhile
+                self._queue.popleft()
+                continue
+            if taken and (piece.alone or taken[0].alone or len(taken) == PIECES_PER_QUERY
+                          or nodes + piece.nodes > QUERY_NODE_BUDGET):
+                break
+            taken.append(self._queue.popleft())
+            nodes += piece.nodes
+        return build_query(taken) if taken else None
+
+    def answered(self, query: Query, data: dict | None, errors: list[dict]) -> None:
+        """Take in GitHub's answer to `query`: its data, and the errors it carried (GraphQL answers 200)."""
+        if data is None:  # the query failed as a whole, e.g. a timeout
+            message = "; ".join(e.get("message", "") for e in errors) or "no data in the answer"
+            self.query_failed(query, ReadFailure(None, f"GitHub answered with errors ({message})"))
+            return
+        self._failed_in_a_row = 0
+        by_alias: dict[str, list[dict]] = {}
+        for error in errors:
+            path = error.get("path") or []
+            by_alias.setdefault(str(path[0]) if path else "", []).append(error)
+        for i, piece in enumerate(query.pieces):
+            if piece.repo not in self._partial:
+                continue
+            alias = f"s{i}"
+            problems = by_alias.get(alias)
+            if problems or data.get(alias) is None:
+                self._fail(piece.repo, _failure_of(problems or [], piece.repo))
+                continue
+            self._take(piece, data[alias])
+
+    def query_failed(self, query: Query, failure: ReadFailure) -> None:
+        """The query got no usable answer: send its pieces again one by one, or fail the study."""
+        self._failed_in_a_row += 1
+        alive = [piece for piece in query.pieces if piece.repo in self._partial]
+        if self._failed_in_a_row >= self._give_up_after:
+            stopped = ReadFailure(failure.status, f"{failure.answer}; stopped reading after "
+                                                  f"{self._failed_in_a_row} failed requests in a row")
+            for repo in list(self._partial):
+                self._fail(repo, stopped)
+            return
+        if len(alive) == 1 or any(piece.alone for piece in alive):
+            for piece in alive:
+                self._fail(piece.repo, failure)
+            return
+        self._queue.extendleft(replace(piece, alone=True) for piece in reversed(alive))
+
+    def requeue(self, query: Query) -> None:
+        """Send the query's pieces again, first (GitHub refused it without answering, e.g. rate limited)."""
+        self._queue.extendleft(reversed(query.pieces))
+
+    def give_up(self, failure: ReadFailure) -> None:
+        """Stop reading: every study not read yet fails for this reason."""
+        for repo in list(self._partial):
+            self._fail(repo, failure)
+        self._queue.clear()
+
+    def _ask(self, piece: Piece) -> None:
+        self._partial[piece.repo].pending += 1
+        self._queue.append(piece)
+
+    def _fail(self, repo: str, failure: ReadFailure) -> None:
+        if self._partial.pop(repo, None) is not None:
+            self.failures[repo] = failure
+
+    def _take(self, piece: Piece, repository: dict) -> None:
+        partial = self._partial[piece.repo]
+        partial.pending -= 1
+        if piece.kind == LABELS:
+            partial.repository = {"nameWithOwner": repository["nameWithOwner"], "url": repository["url"]}
+            page = repository["labels"]
+            for label in page["nodes"]:
+                self._take_issues(piece.repo, label["name"], label["issues"])
+            self._follow(piece, page)
+        elif piece.kind == ISSUES:
+            label = repository.get("label")
+            if label is not None:  # None: the label was deleted since the first page
+                self._take_issues(piece.repo, piece.label, label["issues"])
+        else:
+            page = repository["issue"]["timelineItems"]
+            partial.events[piece.number].extend(page["nodes"])
+            self._follow(piece, page)
+        if partial.pending == 0:
+            del self._partial[piece.repo]
+            self.studies[piece.repo] = study_from_graphql(partial.repository, partial.issues_by_label,
+                                                          partial.events)
+
+    def _take_issues(self, repo: str, label: str, page: dict) -> None:
+        partial = self._partial[repo]
+        partial.issues_by_label.setdefault(label, []).extend(page["nodes"])
+        for node in page["nodes"]:
+            if node["number"] in partial.events:  # read already, under another label
+                continue
+            timeline = node["timelineItems"]
+            partial.events[node["number"]] = list(timeline["nodes"])
+            self._follow(Piece(EVENTS, repo, number=node["number"]), timeline)
+        self._follow(Piece(ISSUES, repo, label=label), page)
+
+    def _follow(self, piece: Piece, page: dict) -> None:
+        """Ask for the page after `page`, if there is one."""
+        if page["pageInfo"]["hasNextPage"]:
+            self._ask(replace(piece, cursor=page["pageInfo"]["endCursor"], alone=False))
+
+
+def _failure_of(errors: list[dict], repo: str) -> ReadFailure:
+    if not errors:
+        return ReadFailure(404, f"GitHub answered 404 (no repository {repo})")
+    first = errors[0]
+    status = _ERROR_STATUS.get(first.get("type", ""))
+    return ReadFailure(status, f"GitHub answered {status or first.get('type') or 'with an error'} "
+                               f"({first.get('message', '')})")
+
 
 _EVENT_KINDS = {
     "LabeledEvent": "labeled",

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+from factory_sync.sandbox import portfolio_world
 from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, build_demo_world
 from factory_sync.sandbox.server import GitHubDouble
 from factory_sync.sandbox.state_file import StateFileError, load_state
@@ -31,7 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="serve the GitHub double until interrupted")
     serve_cmd.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
-    serve_cmd.add_argument("--state", type=Path, help="JSON state file (default: the demo world)")
+    world_arg = serve_cmd.add_mutually_exclusive_group()
+    world_arg.add_argument("--state", type=Path, help="JSON state file (default: the demo world)")
+    world_arg.add_argument("--portfolio", type=int, metavar="N",
+                           help="the portfolio world with N studies (the resync benchmark's)")
+    serve_cmd.add_argument("--seed", type=int, default=1, help="the portfolio world's seed")
     serve_cmd.add_argument("--app-key-out", type=Path,
                            help="write the App's PEM private key here (mode 0600)")
     commands.add_parser("demo", help="run factory-sync against a fresh double and show the result")
@@ -39,7 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> int:
-    if args.state is None:
+    if args.portfolio is not None:
+        world, key = portfolio_world.build_portfolio_world(args.portfolio, args.seed)
+        summary = (f"portfolio world: App 1, installation {portfolio_world.INSTALLATION_ID} on "
+                   f"{portfolio_world.FACTORY_REPO} and {args.portfolio} studies (seed {args.seed})")
+    elif args.state is None:
         world, key = build_demo_world()
         summary = (f"demo world: App 1, installation {DEMO_INSTALLATION_ID} on ohdsi-demo/Factory "
                    "and ohdsi-demo/DemoStudy")

@@ -321,7 +321,8 @@ def list_issues(call: Call) -> Reply:
     sort = call.query("sort", "created")
     key = {"updated": lambda i: (i.updated_at, i.number)}.get(sort, lambda i: (i.created_at, i.number))
     issues.sort(key=key, reverse=call.query("direction", "desc") != "asc")
-    return listed(call, [call.shapes.issue(repo, i) for i in issues])
+    page, headers = paginate(call, issues)  # shape only the page: a Factory can hold thousands of issues
+    return 200, [call.shapes.issue(repo, i) for i in page], headers
 
 
 def _parse_time(value: str) -> datetime:
