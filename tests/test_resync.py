@@ -279,6 +279,21 @@ def test_a_secondary_rate_limit_in_the_middle_of_a_run_is_waited_out(github, act
     assert run.seconds >= 1
 
 
+def test_a_rate_limit_asking_for_too_long_a_wait_fails_that_study_at_once(github, act):
+    alpha, beta = (track(github, add_study(github, name, 2)) for name in ("Alpha", "Beta"))
+    github.faults.add("secondary", method="PATCH", path=f"/repos/{FACTORY_REPO}/issues/{alpha.number}",
+                      times=1, retry_after=3600)
+
+    run = act("workflow_dispatch", EVERY_STUDY)
+
+    assert run.code == 1 and run.seconds < 30
+    assert "Protocol Development" in beta.body
+    assert (f"[1/2] {DEMO_OWNER}/Alpha: FAILED: Updating tracking issue #{alpha.number} of {FACTORY_REPO} "
+            "failed: GitHub answered 403 (a rate limit, with Retry-After 3600 s, longer than the 900 s this "
+            "action waits). GitHub's rate limit: run again once it has reset") in run.log
+    assert run.outputs["failed"] == "1"
+
+
 def while_held(github: GitHubDouble, seconds: float, change: Callable[[], None]) -> threading.Thread:
     """Hold the next GraphQL request for `seconds` and, meanwhile, change the world."""
     held = github.faults.add("slow", method="POST", path="/graphql", seconds=seconds, times=1)
@@ -434,11 +449,13 @@ def test_mode_dispatch_sends_a_repository_dispatch_that_the_factory_acts_on(gith
 def test_mode_dispatch_with_the_workflow_token_says_what_token_it_needs(github, act):
     review = github.world.repo(STUDY_REPO).issues[2]
     run = act("issues", study_event("labeled", review, label="stage:protocol-development"),
-              repository=STUDY_REPO, mode="dispatch", app_id=None, private_key=None)
+              repository=STUDY_REPO, mode="dispatch")  # the App's key given too, needlessly
     assert run.code == 1
     [error] = run.errors
     assert "GitHub answered 404" in error
     assert "`token` must be a fine-grained token (or an App token) with Contents: Read and write" in error
+    assert "::warning::app-id and private-key are not used in mode `dispatch`" in run.stdout
+    assert shown(run, github) == []
 
 
 # -- dry run, discovery, scale ---------------------------------------------------------------------

@@ -56,8 +56,8 @@ class _Retry(GithubRetry):
         seconds = super().get_retry_after(response)
         if seconds is not None and seconds > MAX_RATE_LIMIT_WAIT:
             raise RateLimitExceededExceedsMaxWait(response.status, {"message": (
-                f"GitHub asked to wait {seconds:.0f} s (Retry-After), longer than {MAX_RATE_LIMIT_WAIT} s")},
-                dict(response.headers), wait=seconds)
+                f"a rate limit, with Retry-After {seconds:.0f} s, longer than the {MAX_RATE_LIMIT_WAIT} s "
+                "this action waits")}, dict(response.headers), wait=seconds)
         return seconds
 
 
@@ -102,6 +102,9 @@ def _failed(doing: str, failure: ReadFailure, hints: Mapping[int, str] | None) -
         hint = "Check github-api-url and the runner's network, then run the job again."
     elif failure.status is None:
         hint = _generic_hint(500)
+    elif failure.status in (403, 429) and "rate limit" in failure.answer.lower():
+        hint = ("GitHub's rate limit: run again once it has reset; a resync writes only what still "
+                "differs.")
     else:
         hint = (hints or {}).get(failure.status) or _generic_hint(failure.status)
     return f"{doing} failed: {failure.answer}. {hint}".rstrip()

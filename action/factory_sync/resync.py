@@ -177,7 +177,7 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner) -> int:
                           "Run with `discover: true` to look for studies among the App's repositories.")
             _report_portfolio(runner, [], settings, trigger, [])
             return 0
-        reader = _reader(tokens, settings, studies, runner)
+        reader = _reader(tokens, settings, studies, discovering, runner)
         candidates, notes = [], list(_unnamed_notes(portfolio))
         if discovering:
             with runner.group("Looking for untracked studies among the installation's repositories"):
@@ -223,9 +223,10 @@ def _tracking_issues(factory: Factory, settings: Settings, trigger: Trigger,
     return None, portfolio
 
 
-def _reader(tokens: InstallationTokens, settings: Settings, studies: list[str], runner: Runner) -> Github:
+def _reader(tokens: InstallationTokens, settings: Settings, studies: list[str], discovering: bool,
+            runner: Runner) -> Github:
     """A client on a token that can only read issues: of the studies, when it can be narrowed to them."""
-    repos = reader_repositories(studies, settings.factory_repo, settings.discover)
+    repos = reader_repositories(studies, settings.factory_repo, discovering)
     try:
         return tokens.client(repos, READ_PERMISSIONS)
     except MintRefused as exc:

@@ -64,6 +64,9 @@ def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runn
         raise FactorySyncError(
             f"mode `dispatch` asks {settings.factory_repo} to resync a study, so it runs in study "
             "repositories; in the Factory itself leave `mode` at `sync`.")
+    if settings.app_id is not None or settings.private_key is not None:
+        runner.warning("app-id and private-key are not used in mode `dispatch`: remove them from this "
+                       "workflow, so that the App's key is not exposed to it.")
     payload = {"study": trigger.study}
     runner.info(trigger.notice)
     runner.set_output("changed", "false")
