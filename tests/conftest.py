@@ -10,6 +10,7 @@ import pytest
 import requests
 from github import Auth, Github
 
+import reliability
 from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, build_demo_world, generate_private_key
 from factory_sync.sandbox.server import GitHubDouble
 
@@ -80,3 +81,13 @@ def _sign_app_jwt(github: GitHubDouble, key: str | None = None, **claims: object
     # Signed as raw JSON so tests can send claims PyJWT would refuse to encode, such as an integer iss.
     return jwt.api_jws.encode(json.dumps(payload).encode(), key or github.private_key, algorithm="RS256",
                               headers={"typ": "JWT"})
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The reliability figures, when the run included any of the suite."""
+    tally = reliability.figures()
+    reliability.write_out()
+    if any(tally.values()):
+        terminalreporter.write_sep("-", "reliability")
+        for figure, value in tally.items():
+            terminalreporter.write_line(f"{figure}: {value}")
