@@ -355,7 +355,7 @@ def test_writes_are_spaced_by_write_interval(github, act):
 @pytest.mark.parametrize(("inputs", "says"), [
     ({"write_interval": "-1"}, "write-interval must be a number of seconds from 0 to 60"),
     ({"write_interval": "soon"}, "write-interval must be a number of seconds from 0 to 60"),
-    ({"mode": "push"}, "mode must be `sync` (write the tracking issue) or `dispatch`"),
+    ({"mode": "push"}, "mode must be `sync` (write the tracking issue), `dispatch`"),
     ({"mode": "dispatch"}, "mode `dispatch` asks ohdsi-demo/Factory to resync a study, so it runs in study"),
     ({"dispatch_event_type": "factory sync"}, "dispatch-event-type must be one word"),
 ])

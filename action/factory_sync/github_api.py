@@ -188,6 +188,21 @@ class App:
         }):
             return self.integration.get_repo_installation(owner, name).id
 
+    def name(self) -> str:
+        """The App's name, as GitHub knows it: proves the JWT (app-id and private-key) is accepted."""
+        with talking("Signing in as the App", {
+            401: "GitHub refused the App's JWT: check that app-id and private-key belong to the same App, "
+                 "that the key was not deleted, and that the runner's clock is right.",
+        }):
+            return self.integration.get_app().name
+
+    def grants(self, installation_id: int) -> dict[str, str]:
+        """The permissions the installation has granted the App."""
+        with talking(f"Reading installation {installation_id}", {
+            404: "The installation was not found: check `installation-id`, or leave it empty.",
+        }):
+            return dict(self.integration.get_app_installation(installation_id).permissions)
+
     def mint(self, installation_id: int, repos: list[str] | None,
              permissions: dict[str, str]) -> InstallationToken:
         """A token limited to these repositories (None: all the installation's) and permissions."""
@@ -468,6 +483,12 @@ class Factory:
 
         with talking(f"Listing the tracking issues of {self.repo_name}", self._hints):
             return _renewing(self.gh, listed)
+
+    def rate_limit(self) -> tuple[int, int]:
+        """(remaining, limit) of the token's hourly REST budget."""
+        with talking("Reading the rate limit", self._hints):
+            core = self.gh.get_rate_limit().resources.core
+            return core.remaining, core.limit
 
     def issue(self, number: int) -> TrackingIssue:
         missing = f"Issue #{number} does not exist in {self.repo_name}: check `factory-issue`."

@@ -12,7 +12,7 @@ from factory_sync.runner import Runner
 from factory_sync.stage import DEFAULT_CATALOG, Catalog, load_catalog
 
 REPO_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
-MODES = ("sync", "dispatch")
+MODES = ("sync", "dispatch", "check")
 EVENT_TYPE_LIMIT = 100  # GitHub's limit on a repository_dispatch event type
 WRITE_INTERVAL_LIMIT = 60.0
 
@@ -44,9 +44,9 @@ def read_settings(runner: Runner) -> Settings:
     runner.mask(private_key)
     runner.mask(token)
     mode = mode_from(runner.input("mode"))
-    if mode == "sync":
+    if mode != "dispatch":
         private_key = runner.input("private-key", required=True)
-    app_id = runner.input("app-id", required=mode == "sync")
+    app_id = runner.input("app-id", required=mode != "dispatch")
     settings = Settings(
         app_id=parse_app_id(app_id) if app_id else None,
         private_key=private_key or None,
@@ -93,8 +93,8 @@ def mode_from(value: str) -> str:
         return "sync"
     if value not in MODES:
         raise FactorySyncError(
-            f"mode must be `sync` (write the tracking issue) or `dispatch` (send a repository_dispatch to "
-            f"the Factory, which writes it), not {value!r}."
+            f"mode must be `sync` (write the tracking issue), `dispatch` (send a repository_dispatch to "
+            f"the Factory, which writes it) or `check` (the health check), not {value!r}."
         )
     return value
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from factory_sync.errors import FactorySyncError
 from factory_sync.event import Trigger, is_factory, parse_event, parse_factory_event
 from factory_sync.github_api import connect, read_study, send_dispatch
+from factory_sync.health import check_health
 from factory_sync.reconcile import find_tracking_issue
 from factory_sync.resync import Outcome, check_study, factory_of, factory_tokens, report, resync
 from factory_sync.runner import Runner
@@ -23,6 +24,8 @@ def main() -> int:
     try:
         settings = read_settings(runner)
         in_factory = is_factory(runner.repository, settings.factory_repo)
+        if settings.mode == "check":
+            return check_health(settings, runner, None if in_factory else runner.repository)
         if in_factory:
             trigger = parse_factory_event(runner.event_name, runner.event(), settings.dispatch_event_type)
         else:
