@@ -6,7 +6,8 @@ and writes, deterministically:
 - action/factory_sync/sandbox/github-schema.graphql: GitHub's GraphQL schema, byte for byte;
 - tests/contract/github-rest-subset.json: the REST operations the client calls and the double
   serves, with every component they reference and without examples;
-- tests/fixtures/webhooks/<event>.json: real webhook payloads for the events the action handles;
+- tests/fixtures/webhooks/<event>.json: GitHub's example payloads of every webhook event, the
+  events the action handles indented for reading, the others one example per line;
 - tests/contract/SOURCE.md: where all of it came from.
 
 Usage: python scripts/vendor_github_api.py [--source DIR] [--check]
@@ -56,6 +57,8 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/repos/{owner}/{repo}/labels/{name}": ("get",),
 }
 
+# The events the action handles: vendored indented, for reading. Every other event is vendored too,
+# compactly, so that the tests can feed the action every payload GitHub documents.
 WEBHOOK_EVENTS = ("issues", "repository_dispatch", "workflow_dispatch")
 
 # Keys whose value maps names (of properties, status codes, media types, ...) to objects: a
@@ -164,6 +167,17 @@ def canonical_json(value: object) -> bytes:
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
+def compact_examples(entry: dict) -> bytes:
+    """An event's name, actions and examples as JSON with one example per line: small, and a change
+    upstream still shows as a change to the examples it touches."""
+    def compact(value: object) -> str:
+        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+    examples = ",\n".join(compact(example) for example in entry["examples"])
+    head = f'{{"actions":{compact(entry["actions"])},"examples":['
+    return f'{head}\n{examples}\n],"name":{compact(entry["name"])}}}\n'.encode()
+
+
 def package_versions(readme: str) -> list[tuple[str, str, str]]:
     """(vendored file, npm package, version) rows from the source README's table."""
     rows = []
@@ -174,7 +188,7 @@ def package_versions(readme: str) -> list[tuple[str, str, str]]:
     return rows
 
 
-def source_note(source: Path, spec: dict) -> bytes:
+def source_note(source: Path, spec: dict, event_count: int) -> bytes:
     rows = package_versions((source / "README.md").read_text(encoding="utf-8"))
     lines = [
         "# Vendored GitHub API descriptions",
@@ -198,7 +212,9 @@ def source_note(source: Path, spec: dict) -> bytes:
         "with two changes: examples are dropped, and every `nullable` schema with an `enum` also lists",
         "null (OpenAPI 3.0.3 lets the enum forbid the null GitHub sends, e.g. an open issue's",
         "`state_reason`).",
-        f"Webhook payloads: {', '.join(f'`{event}`' for event in WEBHOOK_EVENTS)}.",
+        f"Webhook payloads: the examples of all {event_count} events in `webhooks/examples.json`, one file "
+        "per event;",
+        f"{', '.join(f'`{event}`' for event in WEBHOOK_EVENTS)} indented, the others one example per line.",
         "",
     ]
     return "\n".join(lines).encode()
@@ -210,19 +226,28 @@ def build(source: Path) -> dict[str, bytes]:
     outputs = {
         GRAPHQL_TARGET: (source / GRAPHQL_SOURCE).read_bytes(),
         REST_TARGET: canonical_json(rest_subset(spec, OPERATIONS)),
-        SOURCE_NOTE_TARGET: source_note(source, spec),
     }
     events = {entry["name"]: entry for entry in json.loads((source / WEBHOOKS_SOURCE).read_bytes())}
-    for event in WEBHOOK_EVENTS:
-        entry = events[event]
+    missing = [event for event in WEBHOOK_EVENTS if event not in events]
+    if missing:
+        raise KeyError(f"{WEBHOOKS_SOURCE} has no examples of {', '.join(missing)}")
+    outputs[SOURCE_NOTE_TARGET] = source_note(source, spec, len(events))
+    for event, entry in sorted(events.items()):
         kept = {"name": entry["name"], "actions": entry["actions"], "examples": entry["examples"]}
-        outputs[f"{WEBHOOKS_TARGET}/{event}.json"] = canonical_json(kept)
+        target = f"{WEBHOOKS_TARGET}/{event}.json"
+        outputs[target] = canonical_json(kept) if event in WEBHOOK_EVENTS else compact_examples(kept)
     return outputs
 
 
 def stale(outputs: dict[str, bytes], root: Path) -> list[str]:
     return [name for name, content in sorted(outputs.items())
             if not (root / name).is_file() or (root / name).read_bytes() != content]
+
+
+def strays(outputs: dict[str, bytes], root: Path) -> list[str]:
+    """Vendored webhook files the source no longer produces (an event GitHub dropped)."""
+    found = [path.relative_to(root).as_posix() for path in (root / WEBHOOKS_TARGET).glob("*.json")]
+    return sorted(name for name in found if name not in outputs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,10 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     outputs = build(args.source)
     if args.check:
-        differing = stale(outputs, ROOT)
+        differing, extra = stale(outputs, ROOT), strays(outputs, ROOT)
         for name in differing:
             print(f"out of date: {name}", file=sys.stderr)
-        return 1 if differing else 0
+        for name in extra:
+            print(f"not in the source any more: {name}", file=sys.stderr)
+        return 1 if differing or extra else 0
+    for name in strays(outputs, ROOT):
+        (ROOT / name).unlink()
+        print(f"removed {name}")
     for name, content in outputs.items():
         target = ROOT / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -6,11 +6,13 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import reliability
 from factory_sync.sandbox.demo_world import DEMO_APP_ID, FACTORY_REPO, STUDY_REPO
 from factory_sync.sandbox.server import GitHubDouble
 from factory_sync.sandbox.world import Issue
@@ -76,13 +78,18 @@ def run_action(
     repository: str = STUDY_REPO,
     token: str | None = None,
     env: dict[str, str] | None = None,
+    raw_event: bytes | None = None,
     **inputs: str,
 ) -> ActionRun:
     """Run the step once. Inputs are given as keyword arguments (`factory_repo="o/r"`) and
-    override the demo defaults; a value of None removes the input."""
+    override the demo defaults; a value of None removes the input. `raw_event`, when given, is the
+    event file's content instead of the payload. Everything the run shows is scanned for secrets."""
     event_path = tmp_path / "event.json"
     output, summary = tmp_path / "output", tmp_path / "summary.md"
-    event_path.write_text(json.dumps(payload) if payload is not None else "", encoding="utf-8")
+    if raw_event is not None:
+        event_path.write_bytes(raw_event)
+    else:
+        event_path.write_text(json.dumps(payload) if payload is not None else "", encoding="utf-8")
     output.write_text("")
     summary.write_text("")
     given = {
@@ -118,9 +125,17 @@ def run_action(
         timeout=120,
         check=False,
     )
-    return ActionRun(
+    run = ActionRun(
         done.returncode, done.stdout, done.stderr, read_outputs(output.read_text()), summary.read_text()
     )
+    assert_nothing_shown(github, stdout=unmasked(done.stdout), stderr=done.stderr,
+                         outputs=output.read_text(), summary=run.summary)
+    return run
+
+
+def unmasked(stdout: str) -> str:
+    """Standard output as the run's log shows it: the runner consumes ::add-mask:: lines."""
+    return "\n".join(line for line in stdout.splitlines() if not line.startswith("::add-mask::"))
 
 
 def read_outputs(text: str) -> dict[str, str]:
@@ -177,6 +192,35 @@ def secrets_of(github: GitHubDouble) -> list[str]:
         if name.lower() == "authorization"
     }
     return key_lines + list(github.world.tokens) + sorted(s for s in sent if s)
+
+
+# Credentials by their shape, for those that never reached the double: installation, user, OAuth and
+# refresh tokens, fine-grained personal access tokens, JWTs, and the base64 body of a PEM key.
+SECRET_SHAPES = re.compile(
+    r"\bgh[opsur]_[A-Za-z0-9]{36}\b|\bgithub_pat_\w{22,}|\beyJ[\w-]{8,}\.eyJ[\w-]{8,}\.[\w-]+"
+    r"|^(?=[^\n]*[a-z])(?=[^\n]*[A-Z])[A-Za-z0-9+/]{64}$", re.MULTILINE)
+
+
+def scan(github: GitHubDouble | None, **shown: str) -> list[str]:
+    """Look for secrets in what a run showed, one keyword per stream or file (`stdout=...`): every
+    secret of the double (see `secrets_of`; none without a double) and anything shaped like a
+    credential. Returns where each was found, by its first characters only; counted as secret scans
+    and hits in the reliability figures."""
+    secrets = secrets_of(github) if github is not None else []
+    found = [f"{where}: {secret[:8]}..." for where, text in shown.items() for secret in secrets
+             if secret in text]
+    known = set(secrets)
+    found += [f"{where}: {match.group()[:8]}... (by its shape)" for where, text in shown.items()
+              for match in SECRET_SHAPES.finditer(text) if match.group() not in known]
+    reliability.count("secret scans", len(shown))
+    reliability.count("secret hits", len(found))
+    return found
+
+
+def assert_nothing_shown(github: GitHubDouble, **shown: str) -> None:
+    """`scan`, failing the test on any hit. The double's request log is scanned along with the run."""
+    found = scan(github, **shown, request_log=repr(github.log.entries()))
+    assert found == [], f"secrets shown: {found}"
 
 
 def leaks(run: ActionRun, github: GitHubDouble) -> list[str]:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from actionkit import read_outputs
+from actionkit import assert_nothing_shown, read_outputs, unmasked
 from factory_sync.sandbox.demo_world import FACTORY_REPO
 from factory_sync.sandbox.server import GitHubDouble
 from factory_sync.sync import main
@@ -58,12 +58,16 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-def run_step(github: GitHubDouble, workdir: Path, event: str, payload: dict, *, repository: str,
-             workflow_token: str | None = None, **inputs: str | None) -> Run:
-    """One run of the step. Inputs are keyword arguments (`write_interval="0"`); None leaves one out."""
+def run_step(github: GitHubDouble, workdir: Path, event: str, payload: dict | None, *, repository: str,
+             workflow_token: str | None = None, raw_event: bytes | None = None, **inputs: str | None) -> Run:
+    """One run of the step. Inputs are keyword arguments (`write_interval="0"`); None leaves one out.
+    `raw_event`, when given, is the event file's content instead of the payload."""
     workdir.mkdir(parents=True, exist_ok=True)
     event_path, output, summary = workdir / "event.json", workdir / "output", workdir / "summary.md"
-    event_path.write_text(json.dumps(payload), encoding="utf-8")
+    if raw_event is not None:
+        event_path.write_bytes(raw_event)
+    else:
+        event_path.write_text(json.dumps(payload), encoding="utf-8")
     output.write_text("")
     summary.write_text("")
     if workflow_token is None:
@@ -83,4 +87,6 @@ def run_step(github: GitHubDouble, workdir: Path, event: str, payload: dict, *, 
         started = time.perf_counter()
         code = main()
         seconds = time.perf_counter() - started
+    assert_nothing_shown(github, stdout=unmasked(out.getvalue()), outputs=output.read_text(),
+                         summary=summary.read_text())
     return Run(code, out.getvalue(), read_outputs(output.read_text()), summary.read_text(), seconds)

@@ -12,9 +12,19 @@ from factory_sync.event import EventError, Trigger, is_repo_name, parse_event
 from factory_sync.reconcile import Action, Plan, TrackingIssue, plan
 from factory_sync.stage import DEFAULT_CATALOG, assess
 from factory_sync.study import IssueEvent, Study, StudyIssue
-from factory_sync.tracking_issue import BODY_LIMIT, body_size, render_block, split_body
+from factory_sync.tracking_issue import (
+    BODY_LIMIT,
+    END_MARKER,
+    DamagedBlock,
+    begin_marker,
+    body_size,
+    names_study,
+    render_block,
+    split_body,
+)
 
 FAST = settings(max_examples=150, deadline=None)
+FEWER = settings(max_examples=60, deadline=None)  # for properties that plan several studies each
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 RUN_1 = "https://github.com/OHDSI/Factory/actions/runs/1"
@@ -36,8 +46,15 @@ events = st.builds(IssueEvent, kind=kinds, at=moments,
                    label=st.none() | labels | hostile_text)
 
 
+# Repository names as GitHub allows them: underscores and dots too, which escaping must survive.
+repo_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9-]{0,12}/[A-Za-z0-9_.-]{1,20}", fullmatch=True).filter(
+    is_repo_name)
+ONE_REPO = st.just("OHDSI/Study")
+
+
 @st.composite
-def studies(draw, titles=hostile_text) -> Study:
+def studies(draw, titles=hostile_text, repos=ONE_REPO) -> Study:
+    repo = draw(repos)
     numbers = draw(st.lists(st.integers(1, 500), unique=True, max_size=8))
     issues = []
     for number in numbers:
@@ -46,14 +63,14 @@ def studies(draw, titles=hostile_text) -> Study:
         issues.append(StudyIssue(
             number=number,
             title=draw(titles),
-            url=f"https://github.com/OHDSI/Study/issues/{number}",
+            url=f"https://github.com/{repo}/issues/{number}",
             open=is_open,
             created_at=created,
             closed_at=None if is_open else draw(st.none() | moments),
             labels=tuple(draw(st.lists(labels, unique_by=str.lower, max_size=3))),
             events=tuple(sorted(draw(st.lists(events, max_size=6)), key=lambda event: event.at)),
         ))
-    return Study("OHDSI/Study", "https://github.com/OHDSI/Study", tuple(issues))
+    return Study(repo, f"https://github.com/{repo}", tuple(issues))
 
 
 # Text people write around the block: anything but code fences and our markers.
@@ -118,6 +135,52 @@ def test_splitting_gives_back_the_block_and_the_text_around_it(study, before, af
     block = render_block(study, assess(study, DEFAULT_CATALOG), RUN_1)
     around = (before + newline if before else "", newline + after if after else "")
     assert split_body(around[0] + block + around[1]) == (around[0], block, around[1])
+
+
+@FEWER
+@given(st.lists(studies(), min_size=2, max_size=4), st.randoms(use_true_random=False), people_text,
+       people_text)
+def test_the_tracking_issue_depends_only_on_the_last_state_read(states, random, before, after):
+    """However runs interleave, replay or miss events, each reads the study as it then is: whatever
+    states were read earlier and in whatever order, the run that reads the last state decides."""
+    created = applied(plan_for(states[0], None, RUN_1))
+    start = TrackingIssue(1, created.title, f"{before}\n{created.body}\n{after}", created.labels, created.url)
+    issue = start
+    for state in [*random.sample(states[:-1], len(states) - 1), states[-1]]:
+        result = plan_for(state, issue, RUN_1)
+        issue = applied(result) if result.action == Action.UPDATE else issue
+    direct = plan_for(states[-1], start, RUN_1)
+    expected = applied(direct) if direct.action == Action.UPDATE else start
+    assert (issue.body, issue.labels) == (expected.body, expected.labels)
+
+
+@FAST
+@given(studies(repos=repo_names), people_text, people_text)
+def test_a_rendered_block_reads_back_its_study_and_stage(study, before, after):
+    block = render_block(study, assess(study, DEFAULT_CATALOG), RUN_1)
+    created = applied(plan_for(study, None, RUN_1))
+    body = f"{before}\n{created.body}\n{after}" if before else created.body
+    assert names_study(body) == study.repo
+    again = plan_for(study, TrackingIssue(1, created.title, body, created.labels, "u"), RUN_2)
+    assert again.stage_before == again.stage_after  # the headline reads back as the stage it shows
+    assert again.action == Action.NONE
+    assert created.body == block
+
+
+@FAST
+@given(studies(repos=repo_names), people_text, people_text, st.sampled_from(["begin", "end", "both"]))
+def test_a_block_that_lost_a_marker_is_still_its_study_s_and_is_explained(study, before, after, lost):
+    """A lost marker never makes the tracking issue look like no study's (its study would get a
+    second one): it is found, and the run stops with what to repair."""
+    block = render_block(study, assess(study, DEFAULT_CATALOG), RUN_1)
+    if lost in ("begin", "both"):
+        block = block.replace(begin_marker(study.repo) + "\n", "")
+    if lost in ("end", "both"):
+        block = block.replace("\n" + END_MARKER, "")
+    body = f"{before}\n{block}\n{after}"
+    assert names_study(body) == study.repo
+    with pytest.raises(DamagedBlock):
+        split_body(body)
 
 
 @FAST

@@ -211,7 +211,8 @@ def test_a_dispatch_without_a_valid_workflow_repository_is_an_error():
 
 @pytest.mark.parametrize("event_name", ["push", "issue_comment", "pull_request", "schedule"])
 def test_other_events_do_not_matter(event_name):
-    notice = f"event '{event_name}' does not concern study stages; nothing to do"
+    notice = (f"event '{event_name}' is not one factory-sync handles (it acts on issues, label, "
+              "workflow_dispatch and repository_dispatch); nothing to do")
     assert parse(event_name, {"action": "created"}) == Trigger(None, False, notice)
 
 
@@ -348,8 +349,8 @@ def in_factory(event_name: str, payload: object) -> Trigger:
     ("repository_dispatch", {"action": "deploy", "client_payload": {}},
      Trigger(None, False, "repository_dispatch of type 'deploy', not 'factory-sync'; nothing to do")),
     ("issues", {"action": "labeled"},
-     Trigger(None, False, "event 'issues' in the Factory repository does not ask for a resync; "
-                          "nothing to do")),
+     Trigger(None, False, "event 'issues' in the Factory repository does not ask for a resync "
+                          "(workflow_dispatch, schedule and repository_dispatch do); nothing to do")),
 ])
 def test_in_the_factory_a_dispatch_or_schedule_resyncs_one_study_or_all(event_name, payload, expected):
     assert in_factory(event_name, payload) == expected

@@ -14,7 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actionkit import read_outputs, secrets_of, study_event, tracking_issues, writes
+from actionkit import (
+    assert_nothing_shown,
+    read_outputs,
+    secrets_of,
+    study_event,
+    tracking_issues,
+    unmasked,
+    writes,
+)
 from factory_sync.github_api import App, Factory, InstallationTokens, rate_limit_wait
 from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, FACTORY_REPO, STUDY_REPO
 from factory_sync.sandbox.graphql_api import rate_key
@@ -74,7 +82,9 @@ def act(github: GitHubDouble, tmp_path, monkeypatch, capsys) -> Callable[..., Ru
         started = time.perf_counter()
         code = main()
         seconds = time.perf_counter() - started
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
+        assert_nothing_shown(github, stdout=unmasked(out), stderr=err, outputs=output.read_text(),
+                             summary=summary.read_text())
         return Run(code, out, read_outputs(output.read_text()), summary.read_text(), seconds)
 
     return run

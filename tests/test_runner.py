@@ -284,6 +284,38 @@ def test_event_payload_not_utf8(tmp_path: Path) -> None:
         runner({"GITHUB_EVENT_PATH": str(path)})[0].event()
 
 
+def test_event_payload_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "event.json"
+    path.write_bytes(b'\xef\xbb\xbf{"action": "labeled"}')
+    assert runner({"GITHUB_EVENT_PATH": str(path)})[0].event() == {"action": "labeled"}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nests arrays or objects too deeply to read"),
+        (b'{"n": ' + b"1" * 5_000 + b"}", "holds a number with too many digits to read"),
+        (b" " * (25 * 2**20 + 1), "is larger than 25 MB, GitHub's limit for an event"),
+    ],
+)
+def test_event_payload_no_runner_would_write(tmp_path: Path, content: bytes, expected: str) -> None:
+    path = tmp_path / "event.json"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=expected):
+        runner({"GITHUB_EVENT_PATH": str(path)})[0].event()
+
+
+def test_text_utf8_cannot_carry_is_written_all_the_same(tmp_path: Path) -> None:
+    """JSON can carry a lone surrogate (`"\\ud800"`); UTF-8 cannot, so it is written as "?"."""
+    summary = tmp_path / "summary.md"
+    run, out = runner({"GITHUB_STEP_SUMMARY": str(summary)})
+    run.info("label '\ud800'")
+    run.notice("x\udfffy")
+    run.summary("a\ud800b")
+    assert out.getvalue() == "label '?'\n::notice::x?y\n"
+    assert summary.read_text(encoding="utf-8") == "a?b\n"
+
+
 # Outputs
 
 

@@ -255,7 +255,8 @@ def test_marker_lines_may_have_indentation_up_to_three_spaces_and_trailing_space
     (BLOCK + "\n" + BLOCK, "has 2 factory-sync begin markers; delete all but one block"),
     (BLOCK + "\n" + END_MARKER, "has 2 factory-sync end markers"),
     (begin_marker("a/b") + "\nrest", "begin marker but no end marker; put '<!-- factory-sync:end -->'"),
-    ("text\n" + END_MARKER, "end marker but no begin marker; delete the end marker line"),
+    ("text\n" + END_MARKER, "end marker but no begin marker; put '<!-- factory-sync:begin study=OWNER/REPO "
+                            "-->' back on its own line above the block's first line ('## Current stage: "),
     (END_MARKER + "\n" + begin_marker("a/b"), "end marker before the begin marker"),
     ("<!-- factory-sync:begin -->\n" + END_MARKER, "begin marker without the study"),
 ])
@@ -264,10 +265,43 @@ def test_damaged_blocks_are_explained(body, says):
         split_body(body)
 
 
-def test_markers_inside_an_unclosed_fence_are_quoted_text():
-    body = "```\n" + BLOCK + "\n"
+def test_a_block_swallowed_by_a_fence_that_is_never_closed_is_found_and_explained():
+    body = "Notes\n```\n" + BLOCK + "\n"
+    assert names_study(body) == "OHDSI/Study"
+    with pytest.raises(DamagedBlock, match=r"block of OHDSI/Study is inside a code block that is never "
+                                           r"closed \(the fence on line 2 of the tracking issue\)"):
+        split_body(body)
+
+
+def test_a_quoted_block_in_a_closed_fence_is_quoted_text():
+    body = "Like this:\n```\n" + BLOCK + "\n```\n"
     assert split_body(body) == (body, None, "")
     assert names_study(body) is None
+
+
+SUMMARY = "Study [OHDSI/My\\_Study](https://github.com/OHDSI/My_Study): stage 2 of 6."
+
+
+def test_a_block_whose_begin_marker_was_deleted_names_its_study_by_its_summary_line():
+    body = f"Notes\n## Current stage: Base Camp\n\n{SUMMARY}\n{END_MARKER}\n"
+    assert names_study(body) == "OHDSI/My_Study"
+    with pytest.raises(DamagedBlock, match=re.escape(f"put '{begin_marker('OHDSI/My_Study')}' back")):
+        split_body(body)
+
+
+def test_a_block_whose_markers_were_both_deleted_is_explained():
+    body = f"Notes\n## Current stage: Base Camp\n\n{SUMMARY}\n\nMore notes\n"
+    assert names_study(body) == "OHDSI/My_Study"
+    with pytest.raises(DamagedBlock, match="what is left of the factory-sync block of OHDSI/My_Study "):
+        split_body(body)
+
+
+@pytest.mark.parametrize("line", [
+    SUMMARY.replace("stage 2 of 6.", "stage 2 of 6"), "> " + SUMMARY, "    " + SUMMARY, f"`{SUMMARY}`",
+    SUMMARY.replace("](https://github.com/OHDSI/My_Study)", ""), "```\n" + SUMMARY + "\n```"])
+def test_text_that_only_looks_like_a_summary_line_names_no_study(line):
+    assert names_study(f"Notes\n{line}\n") is None
+    assert split_body(f"Notes\n{line}\n") == (f"Notes\n{line}\n", None, "")
 
 
 def test_a_fence_closes_only_with_the_same_character_and_at_least_its_length():

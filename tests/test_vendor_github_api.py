@@ -90,3 +90,20 @@ def test_check_names_the_files_that_differ(tmp_path):
     (tmp_path / "changed.txt").write_bytes(b"old")
     outputs = {"same.txt": b"x", "changed.txt": b"new", "missing.txt": b"y"}
     assert vendor.stale(outputs, tmp_path) == ["changed.txt", "missing.txt"]
+
+
+def test_other_events_are_vendored_one_example_per_line():
+    entry = {"name": "star", "actions": ["created"], "examples": [{"b": "é", "a": [1, 2]}, {"action": "x"}]}
+    text = vendor.compact_examples(entry).decode()
+    assert json.loads(text) == entry
+    assert text.splitlines() == ['{"actions":["created"],"examples":[', '{"a":[1,2],"b":"é"},',
+                                 '{"action":"x"}', '],"name":"star"}']
+
+
+def test_strays_are_webhook_files_the_source_no_longer_produces(tmp_path):
+    folder = tmp_path / vendor.WEBHOOKS_TARGET
+    folder.mkdir(parents=True)
+    for name in ("star.json", "gone.json"):
+        (folder / name).write_text("{}")
+    assert vendor.strays({f"{vendor.WEBHOOKS_TARGET}/star.json": b"{}"}, tmp_path) == [
+        f"{vendor.WEBHOOKS_TARGET}/gone.json"]

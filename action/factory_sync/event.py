@@ -20,12 +20,14 @@ from factory_sync.errors import FactorySyncError
 from factory_sync.stage import Catalog, is_stage_label
 
 _REPO_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_NAME_LIMIT = 100  # GitHub's longest repository name; account names are shorter
 
 # Issue actions that matter when the issue carries a stage label: they change whether the stage
 # is in progress or complete, what its issue is called, or whether the study still has the issue.
 _STAGED_ACTIONS = ("closed", "reopened", "deleted", "transferred", "edited", "opened")
 
-_KIND_NAMES = {str: "a string", int: "a number", list: "a list", dict: "an object"}
+_KIND_NAMES = {str: "a string", int: "a number", float: "a decimal number", list: "a list", dict: "an object"}
+SHOWN_LIMIT = 60  # longest piece of payload text quoted in a notice or an error
 
 
 class EventError(FactorySyncError):
@@ -41,7 +43,9 @@ class Trigger:
 
 
 def is_repo_name(text: str) -> bool:
-    return bool(_REPO_NAME.fullmatch(text)) and not any(part in (".", "..") for part in text.split("/"))
+    """owner/name as GitHub spells repositories (each part at most 100 characters)."""
+    return (bool(_REPO_NAME.fullmatch(text))
+            and not any(part in (".", "..") or len(part) > _NAME_LIMIT for part in text.split("/")))
 
 
 def parse_event(event_name: str, payload: object, repository: str, catalog: Catalog) -> Trigger:
@@ -49,9 +53,12 @@ def parse_event(event_name: str, payload: object, repository: str, catalog: Cata
 
     Any `stage:` label counts, in the catalog or not: a label missing from it must still be reported.
     """
+    _check_event_name(event_name)
     handler = _HANDLERS.get(event_name)
     if handler is None:
-        return Trigger(None, False, f"event {event_name!r} does not concern study stages; nothing to do")
+        return Trigger(None, False, f"event {_shown(event_name)} is not one factory-sync handles (it acts "
+                                    "on issues, label, workflow_dispatch and repository_dispatch); "
+                                    "nothing to do")
     if not isinstance(payload, dict):
         raise EventError(f"{event_name} event payload is {_kind(payload)}, expected an object")
     return handler(payload, repository, catalog)
@@ -66,11 +73,11 @@ def _issues(payload: dict, repository: str, catalog: Catalog) -> Trigger:
             return Trigger(study, True, f"{study}#{number} {action}, label not in the payload; reconciling")
         label = _at(payload, "label.name", str, "issues")
         if not is_stage_label(label):
-            return Trigger(study, False, f"label {label!r} is not a stage label; nothing to do")
+            return Trigger(study, False, f"label {_shown(label)} is not a stage label; nothing to do")
         unknown = "" if catalog.find(label) else ", which is not in the stage catalog"
-        return Trigger(study, True, f"{study}#{number} {action} {label!r}{unknown}")
+        return Trigger(study, True, f"{study}#{number} {action} {_shown(label)}{unknown}")
     if action not in _STAGED_ACTIONS:
-        return Trigger(study, False, f"issues.{action} does not change stages; nothing to do")
+        return Trigger(study, False, f"issues.{_plain(action)} does not change stages; nothing to do")
     if action == "opened" and _at(payload, "changes.old_issue", dict, "issues", optional=True) is None:
         # Labels given at creation arrive as their own labeled events; only a transfer brings them in.
         return Trigger(study, False, "issues.opened: stage labels arrive as labeled events; nothing to do")
@@ -83,7 +90,7 @@ def _issues(payload: dict, repository: str, catalog: Catalog) -> Trigger:
     changes = _at(payload, "changes", dict, "issues", optional=True)
     if action == "edited" and changes is not None and "title" not in changes:
         return Trigger(study, False, f"{study}#{number}: its title did not change; nothing to do")
-    return Trigger(study, True, f"{study}#{number} {action}, carrying {', '.join(stage_labels)}")
+    return Trigger(study, True, f"{study}#{number} {action}, carrying {_listed(stage_labels)}")
 
 
 def _label(payload: dict, repository: str, catalog: Catalog) -> Trigger:
@@ -93,10 +100,11 @@ def _label(payload: dict, repository: str, catalog: Catalog) -> Trigger:
     name = _at(payload, "label.name", str, "label")
     old_name = _at(payload, "changes.name.from", str, "label", optional=True)
     if action == "deleted" and is_stage_label(name):
-        return Trigger(study, True, f"stage label {name!r} deleted in {study}")
+        return Trigger(study, True, f"stage label {_shown(name)} deleted in {study}")
     if action == "edited" and old_name is not None and (is_stage_label(old_name) or is_stage_label(name)):
-        return Trigger(study, True, f"label {old_name!r} renamed to {name!r} in {study}")
-    return Trigger(study, False, f"label.{action} of {name!r} does not change stages; nothing to do")
+        return Trigger(study, True, f"label {_shown(old_name)} renamed to {_shown(name)} in {study}")
+    return Trigger(study, False,
+                   f"label.{_plain(action)} of {_shown(name)} does not change stages; nothing to do")
 
 
 def _workflow_dispatch(payload: dict, repository: str, catalog: Catalog) -> Trigger:
@@ -123,11 +131,13 @@ def parse_factory_event(event_name: str, payload: object, event_type: str) -> Tr
 
     `event_type` is the repository_dispatch type this action answers (input `dispatch-event-type`).
     """
+    _check_event_name(event_name)
     if event_name == "schedule":
         return Trigger(None, True, "schedule: resync of every study", all_studies=True)
     if event_name not in ("workflow_dispatch", "repository_dispatch"):
-        return Trigger(None, False, f"event {event_name!r} in the Factory repository does not ask for a "
-                                    "resync; nothing to do")
+        return Trigger(None, False, f"event {_shown(event_name)} in the Factory repository does not ask "
+                                    "for a resync (workflow_dispatch, schedule and repository_dispatch do); "
+                                    "nothing to do")
     if not isinstance(payload, dict):
         raise EventError(f"{event_name} event payload is {_kind(payload)}, expected an object")
     if event_name == "workflow_dispatch":
@@ -138,7 +148,7 @@ def parse_factory_event(event_name: str, payload: object, event_type: str) -> Tr
         return Trigger(study, True, f"workflow_dispatch: resync of {study} requested")
     action = _at(payload, "action", str, event_name, optional=True)
     if action is not None and action != event_type:
-        return Trigger(None, False, f"repository_dispatch of type {action!r}, not {event_type!r}; "
+        return Trigger(None, False, f"repository_dispatch of type {_shown(action)}, not {event_type!r}; "
                                     "nothing to do")
     wanted = 'send {"study": "owner/name"} for one study or {"all": true} for every study'
     if _at(payload, "client_payload", dict, event_name, optional=True) is None:
@@ -177,10 +187,35 @@ def _study(payload: dict, repository: str, event: str) -> str:
     return _repo(_at(payload, "repository.full_name", str, event), f"{event} payload 'repository.full_name'")
 
 
-def _repo(value: str, where: str) -> str:
+def _repo(value: str | None, where: str) -> str:
+    if value is None:
+        raise EventError(f"{where} is not set; expected owner/name")
     if not is_repo_name(value):
-        raise EventError(f"{where} is {value!r}; expected owner/name")
+        raise EventError(f"{where} is {_shown(value)}; expected owner/name")
     return value
+
+
+def _check_event_name(event_name: str) -> None:
+    if not event_name:
+        raise EventError("GITHUB_EVENT_NAME is not set: run the action in a workflow job, or set it to the "
+                         "event's name (e.g. workflow_dispatch) when running it by hand")
+
+
+def _shown(text: str) -> str:
+    """Payload text quoted for a notice or an error: on one line, and at most SHOWN_LIMIT characters."""
+    if len(text) > SHOWN_LIMIT:
+        text = text[: SHOWN_LIMIT - 1] + "…"
+    return repr(text)
+
+
+def _plain(text: str) -> str:
+    """Payload text that is usually a plain word (an action), shown as is when it is one."""
+    return text if text.isprintable() and len(text) <= SHOWN_LIMIT else _shown(text)
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(_plain(name) for name in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _issue_labels(payload: dict) -> list[str] | None:

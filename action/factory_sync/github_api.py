@@ -4,6 +4,7 @@ chooses the requests (few, narrow) and turns GitHub's failures into messages peo
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,9 +21,12 @@ from github import (
     GithubIntegration,
     GithubRetry,
     RateLimitExceededExceedsMaxWait,
+    RateLimitExceededException,
 )
 from github.PaginatedList import PaginatedList
 from github.Repository import Repository
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from factory_sync.errors import FactorySyncError
 from factory_sync.reconcile import TrackingIssue
@@ -30,7 +34,13 @@ from factory_sync.study import ReadFailure, Study, StudyReading
 
 # GitHub asks for a pause between writes; reads need none when sent one after another.
 SECONDS_BETWEEN_WRITES = 1.0
-TIMEOUT_SECONDS = 30
+TIMEOUT_SECONDS = 30  # the longest wait for one answer, whole seconds (input http-timeout)
+# After a secondary rate limit that names no Retry-After, GitHub asks to wait at least a minute
+# (input rate-limit-wait).
+SECONDARY_RATE_WAIT = 60.0
+# After a 5xx, a dropped connection or a timeout, the first retry goes at once, the second after twice
+# this many seconds, the third after four times (input retry-backoff: urllib3's backoff factor).
+RETRY_BACKOFF = 0.5
 PER_PAGE = 100
 # The longest single wait for a rate limit (primary reset, secondary Retry-After); longer, and the
 # request fails with GitHub's answer instead of holding the job.
@@ -43,14 +53,62 @@ MIN_TOKEN_AGE = timedelta(minutes=1)
 T = TypeVar("T")
 
 
-# Retried: reads, GraphQL queries and token minting (POST), and PATCHes of a whole body, which give
-# the same result however often they land. Not retried: creating an issue, which could make two.
+# Retried on any failure: reads, GraphQL queries and token minting (POST), and PATCHes of a whole body,
+# which give the same result however often they land. A POST that creates an issue is retried only
+# when GitHub refused it outright (a rate limit: nothing was created); after any other failure it may
+# have landed, so the caller looks before it tries again (see resync.create_tracking_issue).
 READ_METHODS = frozenset({"GET", "HEAD", "POST"})
 WRITE_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
+RETRIES = 3
+RETRIED_STATUSES = (*range(500, 600), 429)  # and 403, when it is a rate limit (GithubRetry decides)
+
+
+@dataclass(frozen=True)
+class Waits:
+    """How long a run waits for GitHub: for one answer; before retrying after a secondary rate limit that
+    gives no Retry-After; and the back-off between retries after a 5xx, a dropped connection or a timeout.
+    A Retry-After from GitHub is honoured; every wait is bounded (MAX_RATE_LIMIT_WAIT)."""
+
+    timeout: int = TIMEOUT_SECONDS
+    rate_limit: float = SECONDARY_RATE_WAIT
+    backoff: float = RETRY_BACKOFF
 
 
 class _Retry(GithubRetry):
-    """PyGithub's retry (5xx, secondary and primary rate limits), with every rate-limit wait bounded."""
+    """PyGithub's retry (5xx, secondary and primary rate limits), with every rate-limit wait bounded,
+    429 answers retried like secondary rate limits, and `refused_only` methods retried only when GitHub
+    refused them for a rate limit (so a create is never sent twice by the retry itself)."""
+
+    def __init__(self, refused_only: frozenset[str] = frozenset(), **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.refused_only = refused_only
+        super().__init__(**kwargs)
+
+    def new(self, **kw):  # type: ignore[no-untyped-def]
+        retry = super().new(**kw)
+        retry.refused_only = self.refused_only
+        return retry
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() in self.refused_only:
+            return status_code in (403, 429)  # GithubRetry raises at once for a 403 that is no rate limit
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None,  # type: ignore[no-untyped-def]
+                  _stacktrace=None):
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError:
+            if response is not None and response.status == 403:
+                # GithubRetry read this answer's body to tell a rate limit (it raises at once for any
+                # other 403), so the body is gone: say what it was.
+                still = f"a rate limit, still in force after {RETRIES} retries"
+                raise RateLimitExceededException(403, {"message": still}, dict(response.headers)) from None
+            raise
+        if response is not None and response.status == 429 and not response.headers.get("Retry-After"):
+            # GitHub sends 429 for secondary rate limits too: wait as for a 403 one.
+            wait = max(self.secondary_rate_wait, retry.get_backoff_time())
+            retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+        return retry
 
     def get_retry_after(self, response):  # type: ignore[no-untyped-def]
         seconds = super().get_retry_after(response)
@@ -61,22 +119,28 @@ class _Retry(GithubRetry):
         return seconds
 
 
-def _retry(methods: frozenset[str]) -> GithubRetry:
+def _retry(methods: frozenset[str], waits: Waits, refused_only: frozenset[str] = frozenset()) -> GithubRetry:
     # raise_on_status=False: when the retries run out, PyGithub sees GitHub's last answer and raises
     # a GithubException with its status, instead of urllib3's bare RetryError.
-    return _Retry(total=3, backoff_factor=0.5, allowed_methods=methods, raise_on_status=False,
+    return _Retry(refused_only=refused_only, total=RETRIES, backoff_factor=waits.backoff,
+                  allowed_methods=methods, status_forcelist=list(RETRIED_STATUSES), raise_on_status=False,
+                  secondary_rate_wait=min(waits.rate_limit, MAX_RATE_LIMIT_WAIT),
                   max_rate_limit_wait=MAX_RATE_LIMIT_WAIT)
 
 
-def _github(auth: Auth.Auth, api_url: str, writes: bool, write_interval: float | None) -> Github:
-    return Github(auth=auth, base_url=api_url, per_page=PER_PAGE, timeout=TIMEOUT_SECONDS,
-                  retry=_retry(WRITE_METHODS if writes else READ_METHODS), lazy=True,
-                  seconds_between_requests=None, seconds_between_writes=write_interval or None)
+def _github(auth: Auth.Auth, api_url: str, writes: bool, write_interval: float | None,
+            waits: Waits) -> Github:
+    retry = (_retry(WRITE_METHODS, waits, refused_only=frozenset({"POST"})) if writes
+             else _retry(READ_METHODS, waits))
+    return Github(auth=auth, base_url=api_url, per_page=PER_PAGE, timeout=waits.timeout, retry=retry,
+                  lazy=True, seconds_between_requests=None, seconds_between_writes=write_interval or None)
 
 
-def connect(token: str, api_url: str, *, writes: bool = False) -> Github:
-    """A client acting with a token: the workflow's own, or an installation token."""
-    return _github(Auth.Token(token), api_url, writes, SECONDS_BETWEEN_WRITES)
+def connect(token: str, api_url: str, *, writes: bool = False, waits: Waits = Waits()) -> Github:
+    """A client acting with a token: the workflow's own, or an installation token. A writing client
+    spaces its writes as GitHub asks; a reading one sends its GraphQL queries (POSTs, but no writes)
+    one after another."""
+    return _github(Auth.Token(token), api_url, writes, SECONDS_BETWEEN_WRITES if writes else None, waits)
 
 
 @contextlib.contextmanager
@@ -91,15 +155,36 @@ def talking(doing: str, hints: dict[int, str] | None = None) -> Iterator[None]:
 def _failure(exc: GithubException | requests.RequestException) -> ReadFailure:
     """GitHub's answer to a failed exchange, as one phrase."""
     if isinstance(exc, requests.RequestException):
-        return ReadFailure(None, f"could not reach GitHub ({type(exc).__name__})")
+        return ReadFailure(None, _unanswered(exc))
     message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None)
     return ReadFailure(exc.status, f"GitHub answered {exc.status}" + (f" ({message})" if message else ""))
 
 
+UNREACHABLE = "could not reach GitHub"
+NO_ANSWER_IN_TIME = "GitHub did not answer in time"
+CONNECTION_CLOSED = "GitHub closed the connection without answering"
+
+
+def _unanswered(exc: requests.RequestException) -> str:
+    """What became of a request GitHub gave no answer to (after the retries), as one phrase."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", None) or reason  # urllib3's MaxRetryError holds the last error
+    if isinstance(reason, NewConnectionError) or isinstance(exc, requests.exceptions.InvalidURL):
+        return f"{UNREACHABLE} ({type(exc).__name__})"
+    if isinstance(exc, requests.Timeout) or isinstance(reason, (Urllib3Timeout, TimeoutError)):
+        return f"{NO_ANSWER_IN_TIME} (a timeout)"
+    if isinstance(reason, (ProtocolError, ConnectionError)):
+        return CONNECTION_CLOSED
+    return f"{UNREACHABLE} ({type(exc).__name__})"
+
+
 def _failed(doing: str, failure: ReadFailure, hints: Mapping[int, str] | None) -> str:
     """One line: what failed, GitHub's answer, what to do."""
-    if failure.status is None and failure.answer.startswith("could not reach"):
+    if failure.status is None and failure.answer.startswith(UNREACHABLE):
         hint = "Check github-api-url and the runner's network, then run the job again."
+    elif failure.status is None and failure.answer.startswith(NO_ANSWER_IN_TIME):
+        hint = ("GitHub is slow or having trouble: run the job again later; if it keeps happening, raise "
+                "`http-timeout`.")
     elif failure.status is None:
         hint = _generic_hint(500)
     elif failure.status in (403, 429) and "rate limit" in failure.answer.lower():
@@ -148,6 +233,7 @@ def parse_app_id(value: str) -> int | str:
     )
 
 
+@functools.lru_cache(maxsize=4)  # checking a key takes tens of milliseconds; a good key is checked once
 def check_private_key(pem: str) -> None:
     """Fail early, and without echoing the key, when the secret is not an RSA private key in PEM."""
     try:
@@ -170,14 +256,15 @@ class InstallationToken:
 class App:
     """A GitHub App acting through short-lived installation tokens."""
 
-    def __init__(self, app_id: int | str, private_key: str, api_url: str) -> None:
+    def __init__(self, app_id: int | str, private_key: str, api_url: str, waits: Waits = Waits()) -> None:
         self.app_id = app_id
         # A run makes a handful of App requests (the installation, a few tokens): no pause between them.
         self.integration = GithubIntegration(
-            auth=Auth.AppAuth(app_id, private_key.strip()), base_url=api_url, timeout=TIMEOUT_SECONDS,
-            retry=_retry(READ_METHODS), seconds_between_requests=None, seconds_between_writes=None,
+            auth=Auth.AppAuth(app_id, private_key.strip()), base_url=api_url, timeout=waits.timeout,
+            retry=_retry(READ_METHODS, waits), seconds_between_requests=None, seconds_between_writes=None,
         )
         self.api_url = api_url
+        self.waits = waits
 
     def installation_id(self, repo: str) -> int:
         owner, name = repo.split("/", 1)
@@ -230,8 +317,12 @@ class App:
 
     def revoke(self, token: str) -> None:
         with talking("Revoking the installation token"):
-            client = connect(token, self.api_url, writes=True)
+            client = connect(token, self.api_url, writes=True, waits=self.waits)
             client.requester.requestJsonAndCheck("DELETE", "/installation/token")
+
+
+class CreateUnsure(FactorySyncError):
+    """Creating an issue failed in a way that may have created it all the same (no answer, or a 5xx)."""
 
 
 class MintRefused(FactorySyncError):
@@ -337,7 +428,7 @@ class InstallationTokens:
         Writes are spaced by `write_interval` seconds; reads, GraphQL queries included, are not."""
         auth = RenewingToken(self.app, self.installation_id, repos, permissions, self._announce, self._clock)
         self._auths.append(auth)
-        return _github(auth, self.app.api_url, writes, write_interval if writes else None)
+        return _github(auth, self.app.api_url, writes, write_interval if writes else None, self.app.waits)
 
     @property
     def minted(self) -> int:
@@ -497,9 +588,29 @@ class Factory:
             return _renewing(self.gh, lambda: _tracking_issue(self.repo.get_issue(number)))
 
     def create(self, title: str, body: str, labels: list[str]) -> TrackingIssue:
-        with talking(f"Creating a tracking issue in {self.repo_name}", self._hints):
+        """POST a new issue, once: retried only when GitHub refused it for a rate limit. A failure after
+        which the issue may exist all the same (a 5xx, a dropped connection, a timeout) raises
+        CreateUnsure, so that the caller looks for it before trying again."""
+        doing = f"Creating a tracking issue in {self.repo_name}"
+        try:
             return _renewing(self.gh, lambda: _tracking_issue(
                 self.repo.create_issue(title=title, body=body, labels=labels)))
+        except (GithubException, requests.RequestException) as exc:
+            failure = _failure(exc)
+            unsure = failure.status is None or failure.status >= 500
+            error = CreateUnsure if unsure else FactorySyncError
+            raise error(_failed(doing, failure, self._hints)) from None
+
+    def retire(self, number: int, body: str, labels: list[str]) -> TrackingIssue:
+        """Close a spare copy of a tracking issue as not planned, with its new body and labels, in one
+        PATCH (retried: it gives the same result however often it lands)."""
+        def closed() -> TrackingIssue:
+            issue = self.repo.get_issue(number)  # lazy: the PATCH is the only request
+            issue.edit(body=body, labels=labels, state="closed", state_reason="not_planned")
+            return _tracking_issue(issue)
+
+        with talking(f"Closing issue #{number} of {self.repo_name}, a duplicate tracking issue", self._hints):
+            return _renewing(self.gh, closed)
 
     def update(self, number: int, body: str, labels: list[str]) -> TrackingIssue:
         def edited() -> TrackingIssue:

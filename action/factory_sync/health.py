@@ -79,7 +79,7 @@ def check_health(settings: Settings, runner: Runner, study_repo: str | None) -> 
     with runner.group("Health check"):
         if settings.app_id is None or settings.private_key is None:
             raise FactorySyncError("mode `check` checks the App: give `app-id` and `private-key`.")
-        app = App(settings.app_id, settings.private_key, settings.api_url)
+        app = App(settings.app_id, settings.private_key, settings.api_url, settings.waits)
         check("App sign-in", lambda: f"signed in as {app.name()!r} (app-id {settings.app_id})")
         installation: list[int] = []
 
@@ -133,6 +133,6 @@ def factory_access(settings: Settings, runner: Runner, study_repo: str | None) -
 
 
 def study_access(settings: Settings, study_repo: str) -> str:
-    study = read_study(connect(settings.token, settings.api_url), study_repo)
+    study = read_study(connect(settings.token, settings.api_url, waits=settings.waits), study_repo)
     progress = assess(study, settings.catalog)
     return f"{len(study.issues)} stage-labelled issues in {study.repo}; stage: {shown_stage(progress)}"

@@ -19,6 +19,7 @@ from factory_sync.tracking_issue import (
     FINISHED,
     NOT_STARTED,
     TRACKING_LABEL,
+    DamagedBlock,
     adopt,
     body_size,
     desired_labels,
@@ -62,6 +63,10 @@ class Plan:
     stage_before: str | None  # the stage the issue showed; None when it showed none
     stage_after: str  # a stage name, "Not started" or "Complete"
     stage_label: str | None  # the current stage's label; None when not started
+    warnings: tuple[str, ...] = ()  # what could not be done, and what to do about it
+
+
+LABEL_LIMIT = 100  # GitHub's limit on the labels of one issue
 
 
 class DuplicateTrackingIssues(FactorySyncError):
@@ -74,16 +79,76 @@ class WrongTrackingIssue(FactorySyncError):
 
 def find_tracking_issue(issues: Iterable[TrackingIssue], study_repo: str) -> TrackingIssue | None:
     """The one issue whose block or old-format line names the study (names are case-insensitive)."""
-    wanted = study_repo.lower()
-    matches = sorted((issue for issue in issues if (names_study(issue.body) or "").lower() == wanted),
-                     key=lambda issue: issue.number)
+    matches = _claiming(issues, study_repo)
     if len(matches) > 1:
-        numbers = [f"#{issue.number}" for issue in matches]
-        listed = ", ".join(numbers[:-1]) + " and " + numbers[-1]
-        raise DuplicateTrackingIssues(
-            f"Factory issues {listed} all track {study_repo}; close all but one or remove the study's "
-            "factory-sync block from the others, and run again")
+        raise _duplicates(matches, study_repo)
     return matches[0] if matches else None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The issues that name one study: the one kept as its tracking issue (None: there is none), and
+    spare copies to retire."""
+
+    keep: TrackingIssue | None
+    retire: tuple[TrackingIssue, ...] = ()
+
+
+def claim(issues: Iterable[TrackingIssue], study_repo: str) -> Claim:
+    """The study's tracking issue, when runs that raced each created one.
+
+    A spare copy holds nothing anyone wrote: factory-sync's own title and nothing but the block, as a
+    run creates it. With several claimants, the lowest-numbered one that people have written in is
+    kept (the lowest-numbered of all when none is), and the spare copies are retired; two that people
+    have written in are not chosen between (DuplicateTrackingIssues). Every run that sees the same
+    issues chooses the same one, so runs that raced converge on it.
+    """
+    matches = _claiming(issues, study_repo)
+    spare = [issue for issue in matches if holds_only_its_block(issue, study_repo)]
+    written = [issue for issue in matches if issue not in spare]
+    if len(written) > 1:
+        raise _duplicates(written, study_repo)
+    if not matches:
+        return Claim(None)
+    keep = written[0] if written else spare[0]
+    return Claim(keep, tuple(issue for issue in spare if issue is not keep))
+
+
+def holds_only_its_block(issue: TrackingIssue, study_repo: str) -> bool:
+    """Whether the issue is as a run created it: the standard title, its block and nothing around it."""
+    if issue.title.strip().lower() != new_issue_title(study_repo).lower():
+        return False
+    try:
+        before, block, after = split_body(issue.body)
+    except DamagedBlock:
+        return False
+    return block is not None and not before.strip() and not after.strip()
+
+
+def retired(spare: TrackingIssue, keep: TrackingIssue, study_repo: str,
+            tracking_label: str = TRACKING_LABEL) -> tuple[str, list[str]]:
+    """The body and labels of a spare copy once retired: a note pointing to the issue kept, and no longer
+    the tracking or a stage label, so that it claims nothing. It is closed as not planned."""
+    body = (f"Closed by factory-sync: a duplicate of #{keep.number}, the tracking issue of "
+            f"{escape(study_repo)}, made when two runs created one at the same time. This copy held only "
+            f"factory-sync's block, which #{keep.number} keeps up to date.")
+    labels = [label for label in spare.labels
+              if not is_stage_label(label) and label.lower() != tracking_label.lower()]
+    return body, labels
+
+
+def _claiming(issues: Iterable[TrackingIssue], study_repo: str) -> list[TrackingIssue]:
+    wanted = study_repo.lower()
+    return sorted((issue for issue in issues if (names_study(issue.body) or "").lower() == wanted),
+                  key=lambda issue: issue.number)
+
+
+def _duplicates(matches: list[TrackingIssue], study_repo: str) -> DuplicateTrackingIssues:
+    numbers = [f"#{issue.number}" for issue in matches]
+    listed = ", ".join(numbers[:-1]) + " and " + numbers[-1]
+    return DuplicateTrackingIssues(
+        f"Factory issues {listed} all track {study_repo}; close all but one or remove the study's "
+        "factory-sync block from the others, and run again")
 
 
 def plan(study: Study, progress: Progress, catalog: Catalog, existing: TrackingIssue | None,
@@ -97,11 +162,17 @@ def plan(study: Study, progress: Progress, catalog: Catalog, existing: TrackingI
     if named is not None and named.lower() != study.repo.lower():
         raise WrongTrackingIssue(f"Factory issue #{existing.number} tracks {named}, not {study.repo}; "
                                  "choose the study's own tracking issue")
-    before, block, after = split_body(existing.body)
-    if block is None:
-        before, after = adopt(existing.body), ""
+    try:
+        before, block, after = split_body(existing.body)
+        if block is None:
+            before, after = adopt(existing.body), ""
+    except DamagedBlock as exc:  # nothing is written: say which issue to repair
+        raise DamagedBlock(f"damaged factory-sync block in Factory issue #{existing.number} "
+                           f"({existing.url}): {exc}") from None
     new_block = render_block(study, progress, run_url, room=BODY_LIMIT - body_size(before) - body_size(after))
-    labels = desired_labels(list(existing.labels), progress, tracking_label)
+    labels, left_out = within_label_limit(desired_labels(list(existing.labels), progress, tracking_label),
+                                          existing.labels)
+    warnings = (_label_limit_warning(existing.number, left_out),) if left_out else ()
     stage_before = _stage_shown(block, existing.labels, catalog)
     changes = []
     if stage_before != stage_after:
@@ -115,9 +186,32 @@ def plan(study: Study, progress: Progress, catalog: Catalog, existing: TrackingI
         changes.append(label_change)
     if block is not None and same_block(block, new_block) and not label_change:
         return Plan(Action.NONE, existing.number, existing.title, existing.body, list(existing.labels), (),
-                    stage_before, stage_after, stage_label)
+                    stage_before, stage_after, stage_label, warnings)
     return Plan(Action.UPDATE, existing.number, existing.title, before + new_block + after, labels,
-                tuple(changes), stage_before, stage_after, stage_label)
+                tuple(changes), stage_before, stage_after, stage_label, warnings)
+
+
+def within_label_limit(desired: list[str], current: list[str]) -> tuple[list[str], list[str]]:
+    """The desired labels, less those GitHub's limit of labels an issue leaves no room for, and those.
+
+    The labels the issue has stay (they are people's, or the stage label that is replaced); labels to
+    add are added in order (the tracking label before the stage label) while there is room. GitHub
+    would refuse the whole write otherwise, body included.
+    """
+    if len(desired) <= LABEL_LIMIT:
+        return desired, []
+    have = {label.lower() for label in current}
+    room = LABEL_LIMIT - sum(1 for label in desired if label.lower() in have)
+    new = [label for label in desired if label.lower() not in have]
+    added, left_out = new[:max(room, 0)], new[max(room, 0):]
+    return [label for label in desired if label.lower() in have or label in added], left_out
+
+
+def _label_limit_warning(number: int, left_out: list[str]) -> str:
+    labels = " and ".join(left_out)
+    return (f"Factory issue #{number} carries {LABEL_LIMIT} labels, GitHub's limit, so the "
+            f"{'label' if len(left_out) == 1 else 'labels'} {labels} could not be added; its block is up to "
+            "date. Remove a label it does not need, and the next run adds it.")
 
 
 def _plan_new(study: Study, progress: Progress, run_url: str | None, create_missing: bool,

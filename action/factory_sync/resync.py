@@ -20,6 +20,7 @@ from factory_sync.errors import FactorySyncError
 from factory_sync.event import Trigger
 from factory_sync.github_api import (
     App,
+    CreateUnsure,
     Factory,
     InstallationToken,
     InstallationTokens,
@@ -40,7 +41,7 @@ from factory_sync.portfolio import (
     studies_to_check,
     untracked,
 )
-from factory_sync.reconcile import Action, Plan, TrackingIssue, find_tracking_issue, plan
+from factory_sync.reconcile import Action, Plan, TrackingIssue, claim, plan, retired
 from factory_sync.runner import Runner
 from factory_sync.settings import Settings
 from factory_sync.stage import assess
@@ -72,7 +73,7 @@ class Outcome:
 def factory_tokens(settings: Settings, runner: Runner) -> Iterator[InstallationTokens]:
     """The App's installation tokens for this run: masked as soon as minted, revoked however it ends."""
     assert settings.app_id is not None and settings.private_key is not None
-    app = App(settings.app_id, settings.private_key, settings.api_url)
+    app = App(settings.app_id, settings.private_key, settings.api_url, settings.waits)
     installation = settings.installation_id or app.installation_id(settings.factory_repo)
 
     def announce(token: InstallationToken) -> None:
@@ -106,20 +107,57 @@ def check_study(study: Study, existing: TrackingIssue | None, settings: Settings
                   settings.tracking_label)
     for change in wanted.changes:
         runner.info(f"- {change}")
+    for warning in wanted.warnings:
+        runner.warning(warning, title="factory-sync: label limit")
     if settings.dry_run:
         if wanted.action in (Action.CREATE, Action.UPDATE):
             show_diff(runner, study.repo, existing, wanted, diff_in_summary)
         return Outcome(study.repo, wanted, existing, changed=False)
-    written = wanted.action in (Action.CREATE, Action.UPDATE)
-    return Outcome(study.repo, wanted, apply(factory, wanted, existing), changed=written)
-
-
-def apply(factory: Factory, wanted: Plan, existing: TrackingIssue | None) -> TrackingIssue | None:
     if wanted.action == Action.CREATE:
-        return factory.create(wanted.title, wanted.body, wanted.labels)
+        issue = create_tracking_issue(factory, wanted, study.repo, settings, runner)
+        # The issue kept may be another run's, created from an older truth: reconcile it too.
+        again = plan(study, progress, settings.catalog, issue, settings.run_url, settings.create_missing,
+                     settings.tracking_label)
+        if again.action == Action.UPDATE:
+            issue = factory.update(issue.number, again.body, again.labels)
+        return Outcome(study.repo, wanted, issue, changed=True)
     if wanted.action == Action.UPDATE:
-        return factory.update(wanted.number, wanted.body, wanted.labels)
-    return existing
+        return Outcome(study.repo, wanted, factory.update(wanted.number, wanted.body, wanted.labels),
+                       changed=True)
+    return Outcome(study.repo, wanted, existing, changed=False)
+
+
+def create_tracking_issue(factory: Factory, wanted: Plan, repo: str, settings: Settings,
+                          runner: Runner) -> TrackingIssue:
+    """Create the study's tracking issue: never twice, and converging with runs that raced this one.
+
+    A create that failed in a way that may have created the issue all the same (a 5xx, no answer) is not
+    sent again blindly: the tracking issues are listed first, and one found is used. After the create
+    they are listed again, because another run may have created one at the same time: every run keeps
+    the same one (reconcile.claim) and the spare copies are retired.
+    """
+    try:
+        created = factory.create(wanted.title, wanted.body, wanted.labels)
+    except CreateUnsure as exc:
+        runner.warning(f"{exc} Looking for the issue before creating it again.")
+        found = claim(factory.tracking_issues(), repo).keep
+        created = found or factory.create(wanted.title, wanted.body, wanted.labels)
+    return settle(factory, factory.tracking_issues(), repo, settings, runner) or created
+
+
+def settle(factory: Factory, issues: list[TrackingIssue], repo: str, settings: Settings,
+           runner: Runner) -> TrackingIssue | None:
+    """The study's tracking issue among `issues`; spare copies that racing runs created are retired."""
+    found = claim(issues, repo)
+    for spare in found.retire:
+        assert found.keep is not None
+        body, labels = retired(spare, found.keep, repo, settings.tracking_label)
+        if settings.dry_run:
+            runner.info(f"Dry run: would close #{spare.number}, a spare copy of #{found.keep.number}")
+            continue
+        factory.retire(spare.number, body, labels)
+        runner.info(f"Closed #{spare.number}, a spare copy of {repo}'s tracking issue #{found.keep.number}")
+    return found.keep
 
 
 def show_diff(runner: Runner, study: str, existing: TrackingIssue | None, wanted: Plan,
@@ -194,7 +232,7 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner) -> int:
         results, outcomes = [], []
         for index, repo in enumerate(order, 1):
             def existing(repo: str = repo) -> TrackingIssue | None:
-                return pinned or find_tracking_issue(portfolio.issues_of(repo), repo)
+                return pinned or settle(factory, portfolio.issues_of(repo), repo, settings, runner)
 
             result, outcome = _check(repo, read, unread, existing, settings, factory, runner, single)
             results.append(result)

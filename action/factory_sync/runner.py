@@ -14,6 +14,8 @@ culture-aware string comparison, which skips some of them.
 
 from __future__ import annotations
 
+import codecs
+import io
 import json
 import os
 import re
@@ -22,7 +24,6 @@ import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, TextIO
 
 from factory_sync.errors import FactorySyncError
@@ -36,6 +37,9 @@ DEFAULT_SERVER_URL = "https://github.com"
 
 # A name the runner's file-command parser would split differently from what we meant.
 _BAD_OUTPUT_NAME = re.compile(r"[=<\r\n]")
+
+# GitHub caps webhook payloads at 25 MB: a larger event file was not written by the runner.
+EVENT_SIZE_LIMIT = 25 * 1024 * 1024
 
 
 class InputError(FactorySyncError):
@@ -79,6 +83,10 @@ class Runner:
 
     @classmethod
     def from_process(cls) -> Runner:
+        # The runner reads a step's output as UTF-8, whatever Python would pick (an ANSI code page on
+        # Windows, for one, which cannot write most study titles).
+        if isinstance(sys.stdout, io.TextIOWrapper) and codecs.lookup(sys.stdout.encoding).name != "utf-8":
+            sys.stdout.reconfigure(encoding="utf-8")
         return cls(os.environ, sys.stdout)
 
     # Inputs
@@ -122,11 +130,19 @@ class Runner:
                 "or set it to the path of an event payload (JSON) when running by hand."
             )
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            with open(path, "rb") as file:
+                data = file.read(EVENT_SIZE_LIMIT + 1)
+            # A byte order mark is how some editors and shells start UTF-8 files written by hand.
+            text = data.decode("utf-8-sig")
         except FileNotFoundError:
             raise InputError(f"The event payload file does not exist: {path} (GITHUB_EVENT_PATH).") from None
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"Cannot read the event payload {path} (GITHUB_EVENT_PATH): {error}.") from None
+        if len(data) > EVENT_SIZE_LIMIT:
+            raise InputError(
+                f"The event payload {path} (GITHUB_EVENT_PATH) is larger than {EVENT_SIZE_LIMIT // 2**20} "
+                "MB, GitHub's limit for an event: it is not an event GitHub sent."
+            )
         if not text.strip():
             raise InputError(f"The event payload file is empty: {path} (GITHUB_EVENT_PATH).")
         try:
@@ -134,6 +150,16 @@ class Runner:
         except json.JSONDecodeError as error:
             raise InputError(
                 f"The event payload {path} (GITHUB_EVENT_PATH) is not valid JSON: {error}."
+            ) from None
+        except RecursionError:
+            raise InputError(
+                f"The event payload {path} (GITHUB_EVENT_PATH) nests arrays or objects too deeply to read: "
+                "it is not an event GitHub sent."
+            ) from None
+        except ValueError:  # not a JSONDecodeError: an integer of more digits than Python converts
+            raise InputError(
+                f"The event payload {path} (GITHUB_EVENT_PATH) holds a number with too many digits to read: "
+                "it is not an event GitHub sent."
             ) from None
         if not isinstance(payload, dict):
             raise InputError(
@@ -264,7 +290,7 @@ class Runner:
 
     def _write(self, line: str) -> None:
         # Flushed so commands keep their order relative to what the process writes to stderr.
-        self._out.write(line + "\n")
+        self._out.write(_encodable(line) + "\n")
         self._out.flush()
 
 
@@ -286,4 +312,13 @@ def _json_kind(value: object) -> str:
 def _append(path: str, text: str) -> None:
     # newline="" keeps "\n" as is on Windows too; the runner reads "\n" and "\r\n" alike.
     with open(path, "a", encoding="utf-8", newline="") as file:
-        file.write(text)
+        file.write(_encodable(text))
+
+
+def _encodable(text: str) -> str:
+    """The text, with any lone surrogate (JSON can carry one, UTF-8 cannot) replaced by "?"."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text

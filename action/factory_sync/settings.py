@@ -5,9 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from factory_sync.errors import FactorySyncError
-from factory_sync.github_api import check_private_key, parse_app_id
+from factory_sync.github_api import (
+    RETRY_BACKOFF,
+    SECONDARY_RATE_WAIT,
+    TIMEOUT_SECONDS,
+    Waits,
+    check_private_key,
+    parse_app_id,
+)
 from factory_sync.runner import Runner
 from factory_sync.stage import DEFAULT_CATALOG, Catalog, load_catalog
 
@@ -15,6 +23,9 @@ REPO_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100
 MODES = ("sync", "dispatch", "check")
 EVENT_TYPE_LIMIT = 100  # GitHub's limit on a repository_dispatch event type
 WRITE_INTERVAL_LIMIT = 60.0
+HTTP_TIMEOUT_LIMITS = (1, 600)  # whole seconds: PyGithub takes no fractions
+RATE_LIMIT_WAIT_LIMIT = 900.0  # MAX_RATE_LIMIT_WAIT: the longest single wait of a run
+RETRY_BACKOFF_LIMIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +46,13 @@ class Settings:
     discover: bool = False  # a resync also looks for untracked studies among the installation's repos
     dispatch_event_type: str = "factory-sync"
     write_interval: float = 1.0  # seconds between writes, as GitHub asks
+    http_timeout: int = TIMEOUT_SECONDS  # seconds to wait for one answer from GitHub
+    rate_limit_wait: float = SECONDARY_RATE_WAIT  # after a secondary rate limit without Retry-After
+    retry_backoff: float = RETRY_BACKOFF  # between retries after a 5xx, a dropped connection, a timeout
+
+    @property
+    def waits(self) -> Waits:
+        return Waits(timeout=self.http_timeout, rate_limit=self.rate_limit_wait, backoff=self.retry_backoff)
 
 
 def read_settings(runner: Runner) -> Settings:
@@ -55,7 +73,7 @@ def read_settings(runner: Runner) -> Settings:
         factory_issue=positive_int(runner.input("factory-issue"), "factory-issue"),
         token=token,
         catalog=catalog_from(runner.input("stages")),
-        api_url=(runner.input("github-api-url") or runner.api_url).rstrip("/"),
+        api_url=api_url(runner.input("github-api-url") or runner.api_url),
         create_missing=runner.bool_input("create-missing", default=True),
         dry_run=runner.bool_input("dry-run", default=False),
         tracking_label=runner.input("tracking-label") or "study-tracking",
@@ -64,6 +82,12 @@ def read_settings(runner: Runner) -> Settings:
         discover=runner.bool_input("discover", default=False),
         dispatch_event_type=event_type(runner.input("dispatch-event-type") or "factory-sync"),
         write_interval=seconds(runner.input("write-interval"), "write-interval", default=1.0),
+        http_timeout=int(bounded(runner.input("http-timeout"), "http-timeout", TIMEOUT_SECONDS,
+                                 *HTTP_TIMEOUT_LIMITS, whole=True)),
+        rate_limit_wait=bounded(runner.input("rate-limit-wait"), "rate-limit-wait", SECONDARY_RATE_WAIT,
+                                0.0, RATE_LIMIT_WAIT_LIMIT),
+        retry_backoff=bounded(runner.input("retry-backoff"), "retry-backoff", RETRY_BACKOFF, 0.0,
+                              RETRY_BACKOFF_LIMIT),
     )
     if private_key:
         check_private_key(private_key)
@@ -78,6 +102,16 @@ def read_settings(runner: Runner) -> Settings:
             "which needs `issues: read` in the job's `permissions:`."
         )
     return settings
+
+
+def api_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FactorySyncError(
+            f"github-api-url must be the REST API's base URL, such as https://api.github.com or "
+            f"https://github.example.com/api/v3, not {value!r}; or leave it out."
+        )
+    return value.rstrip("/")
 
 
 def repo_name(value: str, field: str) -> str:
@@ -124,10 +158,25 @@ def seconds(value: str, field: str, default: float) -> float:
     return number
 
 
+def bounded(value: str, field: str, default: float, low: float, high: float, whole: bool = False) -> float:
+    """A number of seconds from `low` to `high` (decimals allowed unless `whole`); `default` when empty."""
+    if not value:
+        return default
+    try:
+        number = float(int(value) if whole else value)
+    except ValueError:
+        number = float("nan")
+    if not low <= number <= high:  # also refuses nan
+        kind = "a whole number" if whole else "a number"
+        raise FactorySyncError(f"{field} must be {kind} of seconds from {low:g} to {high:g} "
+                               f"(the default is {default:g}), not {value!r}.")
+    return number
+
+
 def positive_int(value: str, field: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or int(value) == 0:
+    if not (value.isascii() and value.isdigit()) or int(value) == 0:
         raise FactorySyncError(f"{field} must be a positive whole number, not {value!r}; or leave it empty.")
     return int(value)
 

@@ -11,8 +11,7 @@ from factory_sync.errors import FactorySyncError
 from factory_sync.event import Trigger, is_factory, parse_event, parse_factory_event
 from factory_sync.github_api import connect, read_study, send_dispatch
 from factory_sync.health import check_health
-from factory_sync.reconcile import find_tracking_issue
-from factory_sync.resync import Outcome, check_study, factory_of, factory_tokens, report, resync
+from factory_sync.resync import Outcome, check_study, factory_of, factory_tokens, report, resync, settle
 from factory_sync.runner import Runner
 from factory_sync.settings import Settings, read_settings
 
@@ -21,6 +20,15 @@ __all__ = ["Outcome", "main", "sync_study"]
 
 def main() -> int:
     runner = Runner.from_process()
+    try:
+        return run(runner)
+    except Exception as exc:  # the last resort: one clear line and a failed step, not a traceback
+        runner.error(f"factory-sync stopped on an unexpected {type(exc).__name__}: {exc}. Nothing more was "
+                     "written. Run the job again; if it happens again, report it with this line.")
+        return 1
+
+
+def run(runner: Runner) -> int:
     try:
         settings = read_settings(runner)
         in_factory = is_factory(runner.repository, settings.factory_repo)
@@ -50,13 +58,13 @@ def sync_study(settings: Settings, study_repo: str, runner: Runner) -> Outcome:
     """The study repository's own run: its study read with the workflow's token, the Factory written
     with the App's."""
     with runner.group(f"Reading {study_repo}"):
-        study = read_study(connect(settings.token, settings.api_url), study_repo)
+        study = read_study(connect(settings.token, settings.api_url, waits=settings.waits), study_repo)
         runner.info(f"{len(study.issues)} stage-labelled issues")
     with factory_tokens(settings, runner) as tokens:
         factory = factory_of(tokens, settings)
         with runner.group(f"Planning the tracking issue in {settings.factory_repo}"):
             existing = (factory.issue(settings.factory_issue) if settings.factory_issue
-                        else find_tracking_issue(factory.tracking_issues(), study.repo))
+                        else settle(factory, factory.tracking_issues(), study.repo, settings, runner))
             return check_study(study, existing, settings, factory, runner)
 
 
@@ -77,7 +85,7 @@ def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runn
         runner.notice(f"Dry run: would send repository_dispatch {settings.dispatch_event_type!r} "
                       f"{payload} to {settings.factory_repo}")
         return 0
-    send_dispatch(connect(settings.token, settings.api_url), settings.factory_repo,
+    send_dispatch(connect(settings.token, settings.api_url, waits=settings.waits), settings.factory_repo,
                   settings.dispatch_event_type, payload)
     runner.summary(f"### factory-sync\n\nAsked `{settings.factory_repo}` to resync `{trigger.study}` "
                    f"(repository_dispatch `{settings.dispatch_event_type}`).\n")

@@ -21,6 +21,7 @@ TRACKING_LABEL = "study-tracking"
 BODY_LIMIT = 65_536  # GitHub's limit on an issue body
 HISTORY_LIMIT = 20
 TEXT_LIMIT = 120  # longest run of study-provided text shown in one place
+ISSUES_LISTED = 30  # issues listed in a stage's row of the table; the others are counted
 
 END_MARKER = "<!-- factory-sync:end -->"
 HEADLINE = "## Current stage: "
@@ -98,14 +99,19 @@ def shown_stage(progress: Progress) -> str:
 def render_block(study: Study, progress: Progress, run_url: str | None, room: int = BODY_LIMIT) -> str:
     """The managed block, from the begin marker to the end marker (no trailing newline).
 
-    History is trimmed, oldest first, until the block fits in `room` characters.
+    A stage's row lists at most ISSUES_LISTED issues (the open ones first) and counts the others.
+    History is trimmed, oldest first, until the block fits in `room` characters; if it still does not,
+    the rows list fewer issues.
     """
     history = _history(study)
-    shown = min(len(history), HISTORY_LIMIT)
-    block = _block(study, progress, run_url, history, shown, trimmed=False)
+    shown, listed = min(len(history), HISTORY_LIMIT), ISSUES_LISTED
+    block = _block(study, progress, run_url, history, shown, trimmed=False, listed=listed)
     while body_size(block) > room and shown > 0:
         shown -= 1
-        block = _block(study, progress, run_url, history, shown, trimmed=True)
+        block = _block(study, progress, run_url, history, shown, trimmed=True, listed=listed)
+    while body_size(block) > room and listed > 0:
+        listed //= 2
+        block = _block(study, progress, run_url, history, shown, trimmed=True, listed=listed)
     if body_size(block) > room:
         raise BodyTooLarge(
             f"the factory-sync block for {study.repo} needs {body_size(block):,} characters even without "
@@ -120,11 +126,11 @@ def body_size(text: str) -> int:
 
 
 def _block(study: Study, progress: Progress, run_url: str | None, history: list[str], shown: int,
-           trimmed: bool) -> str:
+           trimmed: bool, listed: int = ISSUES_LISTED) -> str:
     lines = [begin_marker(study.repo), HEADLINE + escape(shown_stage(progress)), "",
              _summary(study, progress), "",
              "| Stage | Status | Started | Completed | Issues |", "| --- | --- | --- | --- | --- |"]
-    lines += [_row(entry, entry.stage == progress.current) for entry in progress.stages]
+    lines += [_row(entry, entry.stage == progress.current, listed) for entry in progress.stages]
     if progress.unknown_labels:
         labels = ", ".join(f"<code>{escape(label)}</code>" for label in progress.unknown_labels)
         lines += ["", f"⚠️ Stage labels not in the catalog: {labels}. Rename them to a catalog stage "
@@ -149,13 +155,24 @@ def _summary(study: Study, progress: Progress) -> str:
     return f"Study {study_link}: stage {number} of {len(progress.stages)}."
 
 
-def _row(entry: StageProgress, current: bool) -> str:
+def _row(entry: StageProgress, current: bool, listed: int = ISSUES_LISTED) -> str:
     name = escape(entry.stage.name)
-    issues = "<br>".join(f"{_link(f'#{issue.number}', issue.url)} {escape(issue.title)}"
-                         for issue in entry.issues)
+    chosen = _listed(entry.issues, listed)
+    shown = [f"{_link(f'#{issue.number}', issue.url)} {escape(issue.title)}" for issue in chosen]
+    if len(chosen) < len(entry.issues):
+        shown.append(f"… and {len(entry.issues) - len(chosen)} more ({len(entry.issues)} in all)")
+    issues = "<br>".join(shown)
     cells = [f"**{name}**" if current else name, _STATUS_SHOWN[entry.status], _date(entry.started),
              _date(entry.completed), issues]
     return "| " + " | ".join(cells) + " |"
+
+
+def _listed(issues: tuple[StudyIssue, ...], listed: int) -> list[StudyIssue]:
+    """At most `listed` of a stage's issues, by number: the open ones first, then the latest closed."""
+    if len(issues) <= listed:
+        return list(issues)
+    first = sorted(issues, key=lambda issue: (not issue.open, -issue.number))[:listed]
+    return sorted(first, key=lambda issue: issue.number)
 
 
 def _date(moment: datetime | None) -> str:
@@ -215,6 +232,22 @@ _OLD_FORMAT = re.compile(
     re.IGNORECASE)
 
 
+# The block's own lines, by which what is left of a block is recognised once a marker is lost.
+_FIRST_LINE = f"'{HEADLINE}...'"
+_LAST_LINE = f"'{RUN_LINE}...'"
+_ESCAPED_NAME = r"(?:[A-Za-z0-9.-]|\\_)+"
+_SUMMARY = re.compile(rf"Study \[({_ESCAPED_NAME}/{_ESCAPED_NAME})\]\([^\s()]+\): (?:stage \d+ of \d+|"
+                      r"all \d+ stages complete|no issue carries a stage label yet)\.")
+
+
+@dataclass(frozen=True)
+class _Remains:
+    """What is left of a study's block whose begin marker is out of sight."""
+
+    study: str
+    fence_line: int | None  # the line of the never-closed code fence that swallowed the block
+
+
 @dataclass(frozen=True)
 class _Marker:
     kind: str  # begin / end
@@ -224,29 +257,41 @@ class _Marker:
 
 
 def split_body(body: str) -> tuple[str, str | None, str]:
-    """(before, block, after) with before + block + after == body; block None when there is none."""
+    """(before, block, after) with before + block + after == body; block None when there is none.
+
+    Markers are read as GitHub renders the body: inside a fenced code block they are quoted text. A
+    block whose markers were damaged raises DamagedBlock, with what to fix: nothing is guessed.
+    """
     markers = list(_markers(body))
     begins = [marker for marker in markers if marker.kind == "begin"]
     ends = [marker for marker in markers if marker.kind == "end"]
     if not markers:
+        _check_no_remains(body)
         return body, None, ""
     if len(begins) > 1:
-        raise DamagedBlock(f"tracking issue body has {len(begins)} factory-sync begin markers; "
+        studies = sorted({marker.study for marker in begins if marker.study}, key=str.lower)
+        which = f" (for {' and '.join(studies)})" if len(studies) > 1 else ""
+        raise DamagedBlock(f"tracking issue body has {len(begins)} factory-sync begin markers{which}; "
                            "delete all but one block and run again")
     if len(ends) > 1:
         raise DamagedBlock(f"tracking issue body has {len(ends)} factory-sync end markers; "
                            f"keep only the '{END_MARKER}' that closes the block and run again")
     if not ends:
         raise DamagedBlock("tracking issue body has a factory-sync begin marker but no end marker; "
-                           f"put '{END_MARKER}' on its own line after the block, or delete the block, "
+                           f"put '{END_MARKER}' on its own line after the block's last line ({_LAST_LINE}) "
                            "and run again")
     if not begins:
+        remains = _remains(body)
+        marker = begin_marker(remains.study if remains else "OWNER/REPO")
         raise DamagedBlock("tracking issue body has a factory-sync end marker but no begin marker; "
-                           "delete the end marker line and run again")
+                           f"put '{marker}' back on its own line above the block's first line "
+                           f"({_FIRST_LINE}) and run again")
     begin, end = begins[0], ends[0]
     if end.start < begin.start:
         raise DamagedBlock("tracking issue body has the factory-sync end marker before the begin marker; "
-                           "delete both marker lines and the text between them and run again")
+                           "move the begin marker to the line above the block's first line "
+                           f"({_FIRST_LINE}) and the end marker to the line below its last line "
+                           f"({_LAST_LINE}), and run again")
     if begin.study is None:
         raise DamagedBlock("tracking issue body has a factory-sync begin marker without the study; "
                            f"write it as '{begin_marker('owner/repo')}' and run again")
@@ -254,7 +299,9 @@ def split_body(body: str) -> tuple[str, str | None, str]:
 
 
 def names_study(body: str) -> str | None:
-    """The study repository a tracking issue is for: its begin marker's, else its old-format line's."""
+    """The study repository a tracking issue is for: its begin marker's, else its old-format line's,
+    else that of what is left of its block when the begin marker was lost (see `_remains`), so that
+    the study's run finds the issue and says what to repair instead of creating another."""
     for marker in _markers(body):
         if marker.kind == "begin" and marker.study is not None:
             return marker.study
@@ -262,7 +309,8 @@ def names_study(body: str) -> str | None:
         found = _OLD_FORMAT.search(line)
         if found:
             return f"{found.group(1)}/{found.group(2)}"
-    return None
+    remains = _remains(body)
+    return remains.study if remains else None
 
 
 def shown_in_block(block: str) -> str | None:
@@ -292,29 +340,79 @@ def adopt(body: str) -> str:
     return body + ("\n" if body.endswith("\n") else "\n\n")
 
 
+def _remains(body: str) -> _Remains | None:
+    """A block whose begin marker is out of sight: swallowed by a code fence that is never closed (GitHub
+    shows the rest of the body as code), or deleted, leaving the block's summary line."""
+    lines = list(_scan(body))
+    unclosed = lines[-1][3] if _ends_in_fence(body) else None
+    summary = None
+    for line, _, _, fence in lines:
+        if fence is None:
+            found = _SUMMARY.fullmatch(line)
+            if found and summary is None:
+                summary = found.group(1).replace("\\_", "_")
+        elif fence == unclosed:
+            marker = _marker(line, 0, 0)
+            if marker is not None and marker.kind == "begin" and marker.study is not None:
+                return _Remains(marker.study, fence)
+    return _Remains(summary, None) if summary else None
+
+
+def _check_no_remains(body: str) -> None:
+    """A body without markers: raise DamagedBlock if it still holds a study's block."""
+    remains = _remains(body)
+    if remains is None:
+        return
+    if remains.fence_line is not None:
+        raise DamagedBlock(
+            f"the factory-sync block of {remains.study} is inside a code block that is never closed (the "
+            f"fence on line {remains.fence_line} of the tracking issue), so GitHub shows it as code; close "
+            "that code block above the block and run again")
+    raise DamagedBlock(
+        f"tracking issue body holds what is left of the factory-sync block of {remains.study} without its "
+        f"markers; put '{begin_marker(remains.study)}' back on its own line above the block's first line "
+        f"({_FIRST_LINE}) and '{END_MARKER}' below its last line ({_LAST_LINE}), and run again")
+
+
+def _marker(line: str, start: int, end: int) -> _Marker | None:
+    found = _MARKER.fullmatch(line)
+    if found is None:
+        return None
+    kind = found.group(1).lower()
+    study = _STUDY_IN_MARKER.fullmatch(found.group(2)) if kind == "begin" else None
+    return _Marker(kind, start, end, study.group(1) if study else None)
+
+
 def _markers(body: str) -> Iterator[_Marker]:
     for line, start, end in _lines_outside_fences(body):
-        found = _MARKER.fullmatch(line)
-        if found is None:
-            continue
-        kind = found.group(1).lower()
-        study = _STUDY_IN_MARKER.fullmatch(found.group(2)) if kind == "begin" else None
-        yield _Marker(kind, start, end, study.group(1) if study else None)
+        marker = _marker(line, start, end)
+        if marker is not None:
+            yield marker
 
 
 def _lines_outside_fences(body: str) -> Iterator[tuple[str, int, int]]:
     """(text, start, end) of each line not inside a fenced code block, as CommonMark reads fences."""
+    for line, start, end, fence in _scan(body):
+        if fence is None:
+            yield line, start, end
+
+
+def _scan(body: str) -> Iterator[tuple[str, int, int, int | None]]:
+    """(text, start, end, fence) of each line; `fence` is the line number (from 1) of the fence that
+    opened the code block the line belongs to (its fence lines included), None outside code blocks."""
     fence: str | None = None
-    for line, start, end in _lines(body):
+    opened: int | None = None
+    for number, (line, start, end) in enumerate(_lines(body), 1):
         opening = _FENCE.fullmatch(line)
         if fence is None:
             if opening and not (opening.group(1)[0] == "`" and "`" in opening.group(2)):
-                fence = opening.group(1)
-                continue
-            yield line, start, end
-        elif opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence) \
-                and not opening.group(2).strip():
-            fence = None
+                fence, opened = opening.group(1), number
+            yield line, start, end, opened
+        else:
+            yield line, start, end, opened
+            if opening and opening.group(1)[0] == fence[0] and len(opening.group(1)) >= len(fence) \
+                    and not opening.group(2).strip():
+                fence, opened = None, None
 
 
 def _ends_in_fence(body: str) -> bool:
