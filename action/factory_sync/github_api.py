@@ -297,19 +297,22 @@ class App:
         body: dict = {"permissions": permissions}
         if repos is not None:
             body["repositories"] = [r.split("/", 1)[1] for r in repos]
-        try:
-            with talking(f"Creating an installation token for {where}", {
-                401: "GitHub refused the App's JWT: check app-id, private-key and the runner's clock.",
-                404: "The installation was not found: check `installation-id`, or leave it empty.",
-                422: f"The installation cannot grant {_describe(permissions)} on {where}: "
-                     "give the App those permissions, accept them on the installation, and make sure the "
-                     "installation includes the repositories.",
-            }):
+        doing = f"Creating an installation token for {where}"
+        with talking(doing, {
+            401: "GitHub refused the App's JWT: check app-id, private-key and the runner's clock.",
+            404: "The installation was not found: check `installation-id`, or leave it empty.",
+        }):
+            try:
                 # PyGithub's get_access_token cannot narrow repositories; its requester sends the same call.
                 _, data = self.integration.requester.requestJsonAndCheck(
                     "POST", f"/app/installations/{installation_id}/access_tokens", input=body)
-        except FactorySyncError as exc:
-            raise (MintRefused(str(exc)) if "GitHub answered 422" in str(exc) else exc) from None
+            except GithubException as exc:
+                if exc.status != 422:
+                    raise
+                raise MintRefused(
+                    f"{doing} failed: GitHub answered 422. The installation cannot grant "
+                    f"{_describe(permissions)} on {where}: give the App those permissions, accept them on "
+                    "the installation, and make sure the installation includes the repositories.") from None
         return InstallationToken(
             data["token"], data.get("expires_at", ""),
             tuple(r["full_name"] for r in data.get("repositories", [])), data.get("permissions", {}),
@@ -346,10 +349,11 @@ class RenewingToken(Auth.Auth):
     longer."""
 
     def __init__(self, app: App, installation_id: int, repos: list[str] | None, permissions: dict[str, str],
-                 announce: Callable[[InstallationToken], None], clock: Callable[[], datetime]) -> None:
+                 announce: Callable[[InstallationToken], None], clock: Callable[[], datetime],
+                 warn: Callable[[str], None]) -> None:
         self._app, self._installation_id = app, installation_id
         self._repos, self._permissions = repos, permissions
-        self._announce, self._clock = announce, clock
+        self._announce, self._clock, self._warn = announce, clock, warn
         self._current: InstallationToken | None = None
         self._minted_at = clock()
         self.minted = 0
@@ -379,8 +383,10 @@ class RenewingToken(Auth.Auth):
         self._current, self._minted_at = new, self._clock()
         self.minted += 1
         if old is not None and not refused:
-            with contextlib.suppress(FactorySyncError):  # it expires within minutes anyway
+            try:
                 self._app.revoke(old.value)
+            except FactorySyncError as exc:  # not fatal: it expires within minutes; but say so
+                self._warn(f"{exc} The replaced token expires by itself at {old.expires_at}.")
 
     def revoke(self) -> None:
         """Revoke the current token (raises FactorySyncError if GitHub would not)."""
@@ -426,7 +432,8 @@ class InstallationTokens:
                write_interval: float | None = None) -> Github:
         """A client on a new token for these repositories (None: all the installation's) and permissions.
         Writes are spaced by `write_interval` seconds; reads, GraphQL queries included, are not."""
-        auth = RenewingToken(self.app, self.installation_id, repos, permissions, self._announce, self._clock)
+        auth = RenewingToken(self.app, self.installation_id, repos, permissions, self._announce, self._clock,
+                             self._warn)
         self._auths.append(auth)
         return _github(auth, self.app.api_url, writes, write_interval if writes else None, self.app.waits)
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from factory_sync.errors import FactorySyncError
 from factory_sync.github_api import App, connect, read_study
-from factory_sync.reconcile import find_tracking_issue
+from factory_sync.reconcile import claim
 from factory_sync.resync import factory_of, factory_tokens
 from factory_sync.runner import Runner
 from factory_sync.settings import Settings
@@ -122,7 +122,7 @@ def factory_access(settings: Settings, runner: Runner, study_repo: str | None) -
         issues = factory.tracking_issues()
         found = f"{len(issues)} tracking issues labelled {settings.tracking_label!r}"
         if study_repo is not None:
-            tracking = find_tracking_issue(issues, study_repo)
+            tracking = claim(issues, study_repo).keep
             found += f"; {study_repo} is tracked by #{tracking.number}" if tracking else (
                 f"; none tracks {study_repo} yet (a sync creates one)")
         core = factory.rate_limit()
