@@ -20,7 +20,7 @@ import pytest
 import requests
 import yaml
 
-from factory_sync.reconcile import TrackingIssue, find_tracking_issue
+from factory_sync.reconcile import TrackingIssue, claim
 from factory_sync.sandbox.portfolio_world import (
     CONFIG_PATH,
     FACTORY_REPO,
@@ -93,7 +93,7 @@ def test_the_factory_holds_one_old_tracking_issue_per_study_to_adopt(app_private
     issues = [TrackingIssue(i.number, i.title, i.body, i.labels, "") for i in factory.issues.values()]
     assert all(TRACKING_LABEL in issue.labels for issue in issues) and len(issues) == N
     for number in range(1, N + 1):
-        found = find_tracking_issue(issues, study_repo(number))
+        found = claim(issues, study_repo(number)).keep
         assert found.number == number
         assert split_body(found.body)[1] is None, "no factory-sync block yet: the first resync adopts it"
     config = yaml.safe_load(factory.files[CONFIG_PATH])

@@ -9,7 +9,7 @@ from factory_sync.reconcile import (
     Plan,
     TrackingIssue,
     WrongTrackingIssue,
-    find_tracking_issue,
+    claim,
     plan,
 )
 from factory_sync.stage import DEFAULT_CATALOG, Catalog, Stage, assess
@@ -64,6 +64,10 @@ def tracking(body: str, labels: list[str] | None = None, number: int = 50) -> Tr
 
 
 # --- finding the tracking issue -------------------------------------------------------------
+
+def find_tracking_issue(issues: list[TrackingIssue], study: str) -> TrackingIssue | None:
+    return claim(issues, study).keep
+
 
 def test_no_tracking_issue_for_an_unknown_study():
     assert find_tracking_issue([tracking(OLD_FORMAT)], "OHDSI/Other") is None

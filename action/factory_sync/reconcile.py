@@ -77,14 +77,6 @@ class WrongTrackingIssue(FactorySyncError):
     """The issue given as the study's tracking issue names another study."""
 
 
-def find_tracking_issue(issues: Iterable[TrackingIssue], study_repo: str) -> TrackingIssue | None:
-    """The one issue whose block or old-format line names the study (names are case-insensitive)."""
-    matches = _claiming(issues, study_repo)
-    if len(matches) > 1:
-        raise _duplicates(matches, study_repo)
-    return matches[0] if matches else None
-
-
 @dataclass(frozen=True)
 class Claim:
     """The issues that name one study: the one kept as its tracking issue (None: there is none), and

@@ -270,7 +270,7 @@ def _reader(tokens: InstallationTokens, settings: Settings, studies: list[str], 
     except MintRefused as exc:
         if repos is None:
             raise
-        runner.notice(f"{exc} Reading with an issues: read token for all the installation's repositories "
+        runner.warning(f"{exc} Reading with an issues: read token for all the installation's repositories "
                       "instead; a study outside the installation fails on its own.")
         return tokens.client(None, READ_PERMISSIONS)
 
