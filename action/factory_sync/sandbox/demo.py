@@ -106,9 +106,16 @@ def run_action(double: GitHubDouble, key: str, event: dict, tmp: Path, title: st
     double.log.clear()
     done = subprocess.run([sys.executable, "-m", "factory_sync", "action"], env=env, check=False,
                           capture_output=True, text=True)
+    masks = 0
     for line in (done.stdout + done.stderr).splitlines():
-        # The runner consumes ::add-mask:: commands and hides the value from then on.
-        print("    ::add-mask::***" if line.startswith("::add-mask::") else f"    {line}")
+        # The runner consumes ::add-mask:: commands, never shows them, and hides the values from then on.
+        if line.startswith("::add-mask::"):
+            masks += 1
+            continue
+        if masks:
+            print(f"    ({masks} x ::add-mask::, which the runner takes in and never shows)")
+            masks = 0
+        print(f"    {line}")
     print("    GitHub saw:")
     for entry in double.log.entries():
         print(f"      {entry.method} {entry.path} -> {entry.status} ({entry.principal})")
