@@ -9,7 +9,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,26 +30,10 @@ from factory_sync.sandbox.world import Issue, utc
 from factory_sync.stage import DEFAULT_CATALOG
 from factory_sync.sync import main
 from factory_sync.tracking_issue import begin_marker
+from stepkit import Run
 
 STAGES = [stage.label for stage in DEFAULT_CATALOG.stages]
 EVERY_STUDY = {"inputs": {}}
-
-
-@dataclass
-class Run:
-    code: int
-    stdout: str
-    outputs: dict[str, str]
-    summary: str
-    seconds: float
-
-    @property
-    def log(self) -> str:
-        return "\n".join(line for line in self.stdout.splitlines() if not line.startswith("::add-mask::"))
-
-    @property
-    def errors(self) -> list[str]:
-        return [line for line in self.stdout.splitlines() if line.startswith("::error")]
 
 
 @pytest.fixture
