@@ -227,3 +227,16 @@ def leaks(run: ActionRun, github: GitHubDouble) -> list[str]:
     """Secrets visible in the log, the outputs or the summary (should be none)."""
     shown = "\n".join([run.log, json.dumps(run.outputs), run.summary])
     return [secret[:8] + "..." for secret in secrets_of(github) if secret in shown]
+
+
+def cells(row: str) -> int:
+    """Table cells in a row, counting only unescaped pipes, as GitHub splits them."""
+    pipes, escaped = 0, False
+    for char in row:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "|":
+            pipes += 1
+    return pipes - 1

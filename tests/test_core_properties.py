@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from actionkit import cells
 from factory_sync.event import EventError, Trigger, is_repo_name, parse_event
 from factory_sync.reconcile import Action, Plan, TrackingIssue, plan
 from factory_sync.stage import DEFAULT_CATALOG, assess
@@ -86,17 +87,6 @@ def applied(result: Plan) -> TrackingIssue:
     return TrackingIssue(number, result.title, result.body, list(result.labels), f"https://x/issues/{number}")
 
 
-def cells(row: str) -> int:
-    """Table cells in a row, counting only unescaped pipes, as GitHub splits them."""
-    pipes, escaped = 0, False
-    for char in row:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "|":
-            pipes += 1
-    return pipes - 1
 
 
 @FAST

@@ -11,7 +11,7 @@ import re
 import pytest
 
 import reliability
-from actionkit import run_action, tracking_issues
+from actionkit import cells, run_action, tracking_issues
 from factory_sync.sandbox.demo_world import FACTORY_REPO, STUDY_REPO
 from factory_sync.sandbox.world import Issue
 from factory_sync.tracking_issue import BODY_LIMIT, END_MARKER, begin_marker, escape, names_study, split_body
@@ -64,17 +64,6 @@ def hostile_study(github) -> None:
     reliability.count("inputs tried", len(TITLES) + len(STAGE_LABELS) + len(OTHER_LABELS))
 
 
-def cells(row: str) -> int:
-    """Cells in a table row as GitHub splits it: on every pipe not escaped by a backslash."""
-    pipes, escaped = 0, False
-    for char in row:
-        if escaped:
-            escaped = False
-        elif char == "\\":
-            escaped = True
-        elif char == "|":
-            pipes += 1
-    return pipes - 1
 
 
 def sync(github, tmp_path, **inputs: str) -> Run:

@@ -241,7 +241,7 @@ def check_private_key(pem: str) -> None:
     except (ValueError, TypeError):
         raise FactorySyncError(
             "private-key is not a PEM private key: paste the whole .pem file the App generated "
-            "(from -----BEGIN RSA PRIVATE KEY----- to -----END RSA PRIVATE KEY-----) into the secret."
+            "(all of it, from its BEGIN line to its END line) into the secret."
         ) from None
 
 
