@@ -69,6 +69,13 @@ def run_session(github) -> None:
         input={"ref": "main", "inputs": {"study": STUDY_REPO}})
     assert gh.get_rate_limit().resources.core.limit == 5000
 
+    # The old Factory updater read its configuration file (the benchmark's baseline does too).
+    with github.world.lock:
+        github.world.repo(FACTORY_REPO).files["factory-config.yml"] = b"stages: default\n"
+        reader_token = github.world.mint_workflow_token(FACTORY_REPO, {"contents": "read"})
+    config = plain_client(github, reader_token, lazy=True).get_repo(FACTORY_REPO).get_contents("factory-config.yml")
+    assert config.decoded_content == b"stages: default\n"
+
     with pytest.raises(GithubException) as missing:
         study.get_issue(999)
     with pytest.raises(GithubException) as untitled:
