@@ -73,7 +73,8 @@ def run_session(github) -> None:
     with github.world.lock:
         github.world.repo(FACTORY_REPO).files["factory-config.yml"] = b"stages: default\n"
         reader_token = github.world.mint_workflow_token(FACTORY_REPO, {"contents": "read"})
-    config = plain_client(github, reader_token, lazy=True).get_repo(FACTORY_REPO).get_contents("factory-config.yml")
+    config_repo = plain_client(github, reader_token, lazy=True).get_repo(FACTORY_REPO)
+    config = config_repo.get_contents("factory-config.yml")
     assert config.decoded_content == b"stages: default\n"
 
     with pytest.raises(GithubException) as missing:
