@@ -71,6 +71,17 @@ def tokens(github: GitHubDouble, n: int) -> list[str]:
         return [github.world.mint_workflow_token(STUDY_REPO, {"issues": "read"}) for _ in range(n)]
 
 
+def twenty_study_runs(github: GitHubDouble, tmp_path: Path, payload: dict) -> list[ActionRun]:
+    """RUNS runs of the study's event at the same moment, each with its own workflow token; all succeed."""
+    keys = tokens(github, RUNS)
+    runs = at_once([lambda i=i: run_action(github, _dir(tmp_path, f"run{i:02}"), payload, token=keys[i],
+                                           write_interval="0")
+                    for i in range(RUNS)])
+    reliability.count("races run")
+    assert [run.code for run in runs] == [0] * RUNS, [run.log for run in runs if run.code]
+    return runs
+
+
 def a_fresh_run_changes_nothing(github: GitHubDouble, tmp_path: Path, payload: dict) -> None:
     github.log.clear()
     again = run_action(github, _dir(tmp_path, "fresh"), payload, write_interval="0")
@@ -81,14 +92,7 @@ def a_fresh_run_changes_nothing(github: GitHubDouble, tmp_path: Path, payload: d
 def test_twenty_runs_creating_one_study_s_tracking_issue_converge_on_one(github, tmp_path):
     payload = add_stage_issue(github)
     github.faults.add("slow", method="POST", path=f"/repos/{FACTORY_REPO}/issues", seconds=HELD, times=RUNS)
-    keys = tokens(github, RUNS)
-
-    runs = at_once([lambda i=i: run_action(github, _dir(tmp_path, f"run{i:02}"), payload, token=keys[i],
-                                           write_interval="0")
-                    for i in range(RUNS)])
-    reliability.count("races run")
-
-    assert [run.code for run in runs] == [0] * RUNS, [run.log for run in runs if run.code]
+    runs = twenty_study_runs(github, tmp_path, payload)
     created = github.log.select("POST", f"/repos/{FACTORY_REPO}/issues", status=201)
     assert len(created) >= 2, "the runs did not race"
     [kept] = claiming(github)
@@ -110,14 +114,7 @@ def test_twenty_runs_updating_one_tracking_issue_leave_one_body(github, tmp_path
             github.world.repo(FACTORY_REPO), f"Study: {STUDY_REPO}",
             ABOVE + f"{begin_marker(STUDY_REPO)}\n## Current stage: Base Camp\n{END_MARKER}" + BELOW,
             "factory-team", labels=["study-tracking", "stage:base-camp"])
-    keys = tokens(github, RUNS)
-
-    runs = at_once([lambda i=i: run_action(github, _dir(tmp_path, f"run{i:02}"), payload, token=keys[i],
-                                           write_interval="0")
-                    for i in range(RUNS)])
-    reliability.count("races run")
-
-    assert [run.code for run in runs] == [0] * RUNS, [run.log for run in runs if run.code]
+    twenty_study_runs(github, tmp_path, payload)
     assert claiming(github) == [tracking]
     assert tracking.body.startswith(ABOVE) and tracking.body.endswith(BELOW)
     assert "## Current stage: Phenotype Development" in tracking.body

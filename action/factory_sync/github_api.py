@@ -293,7 +293,7 @@ class App:
     def mint(self, installation_id: int, repos: list[str] | None,
              permissions: dict[str, str]) -> InstallationToken:
         """A token limited to these repositories (None: all the installation's) and permissions."""
-        where = _repositories(repos)
+        where = describe_repositories(repos)
         body: dict = {"permissions": permissions}
         if repos is not None:
             body["repositories"] = [r.split("/", 1)[1] for r in repos]
@@ -336,7 +336,8 @@ def _describe(permissions: dict[str, str]) -> str:
     return ", ".join(f"{name}: {level}" for name, level in permissions.items())
 
 
-def _repositories(repos: list[str] | None) -> str:
+def describe_repositories(repos: list[str] | None) -> str:
+    """A token's repositories in a log line (None: all the installation's)."""
     if repos is None:
         return "all the installation's repositories"
     return ", ".join(repos) if len(repos) <= 3 else f"{len(repos)} repositories"

@@ -25,6 +25,7 @@ from factory_sync.github_api import (
     InstallationToken,
     InstallationTokens,
     MintRefused,
+    describe_repositories,
     installation_repositories,
     read_studies,
 )
@@ -78,9 +79,7 @@ def factory_tokens(settings: Settings, runner: Runner) -> Iterator[InstallationT
 
     def announce(token: InstallationToken) -> None:
         runner.mask(token.value)
-        where = (", ".join(token.repositories) if 0 < len(token.repositories) <= 3
-                 else f"{len(token.repositories)} repositories" if token.repositories
-                 else "all the installation's repositories")
+        where = describe_repositories(list(token.repositories) or None)
         permissions = ", ".join(f"{k}: {v}" for k, v in sorted(token.permissions.items()))
         runner.info(f"Installation token for {where} ({permissions}), expires {token.expires_at}")
 

@@ -81,7 +81,8 @@ def read_settings(runner: Runner) -> Settings:
         mode=mode,
         discover=runner.bool_input("discover", default=False),
         dispatch_event_type=event_type(runner.input("dispatch-event-type") or "factory-sync"),
-        write_interval=seconds(runner.input("write-interval"), "write-interval", default=1.0),
+        write_interval=bounded(runner.input("write-interval"), "write-interval", 1.0, 0.0,
+                               WRITE_INTERVAL_LIMIT),
         http_timeout=int(bounded(runner.input("http-timeout"), "http-timeout", TIMEOUT_SECONDS,
                                  *HTTP_TIMEOUT_LIMITS, whole=True)),
         rate_limit_wait=bounded(runner.input("rate-limit-wait"), "rate-limit-wait", SECONDARY_RATE_WAIT,
@@ -140,22 +141,6 @@ def event_type(value: str) -> str:
             f"Factory workflow's `repository_dispatch: types: [...]`, not {value!r}."
         )
     return value
-
-
-def seconds(value: str, field: str, default: float) -> float:
-    """A number of seconds from 0 to WRITE_INTERVAL_LIMIT, decimals allowed."""
-    if not value:
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1.0
-    if not 0 <= number <= WRITE_INTERVAL_LIMIT:  # also refuses nan
-        raise FactorySyncError(
-            f"{field} must be a number of seconds from 0 to {WRITE_INTERVAL_LIMIT:g}, e.g. 1 (GitHub asks "
-            f"for at least a second between writes), not {value!r}."
-        )
-    return number
 
 
 def bounded(value: str, field: str, default: float, low: float, high: float, whole: bool = False) -> float:
