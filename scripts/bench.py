@@ -34,8 +34,8 @@ import jwt
 import requests
 import yaml
 
-from factory_sync.sandbox.demo_world import generate_private_key
-from factory_sync.sandbox.portfolio_world import (
+from github_double.demo_world import generate_private_key
+from github_double.portfolio_world import (
     APP_ID,
     CONFIG_PATH,
     FACTORY_REPO,
@@ -44,8 +44,8 @@ from factory_sync.sandbox.portfolio_world import (
     build_portfolio_world,
     study_repo,
 )
-from factory_sync.sandbox.request_log import LoggedRequest
-from factory_sync.sandbox.server import GitHubDouble
+from github_double.request_log import LoggedRequest
+from github_double.server import GitHubDouble
 from factory_sync.tracking_issue import begin_marker
 
 ACTION_DIR = Path(__file__).resolve().parent.parent / "action"

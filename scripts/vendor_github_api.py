@@ -3,7 +3,7 @@
 Reads a copy of the upstream packages (default: ../shared/github-api next to the repository)
 and writes, deterministically:
 
-- action/factory_sync/sandbox/github-schema.graphql: GitHub's GraphQL schema, byte for byte;
+- sandbox/github_double/github-schema.graphql: GitHub's GraphQL schema, byte for byte;
 - tests/contract/github-rest-subset.json: the REST operations the client calls and the double
   serves, with every component they reference and without examples;
 - tests/fixtures/webhooks/<event>.json: GitHub's example payloads of every webhook event, the
@@ -31,7 +31,7 @@ GRAPHQL_SOURCE = "graphql/schema.graphql"
 REST_SOURCE = "rest/api.github.com.json"
 WEBHOOKS_SOURCE = "webhooks/examples.json"
 
-GRAPHQL_TARGET = "action/factory_sync/sandbox/github-schema.graphql"
+GRAPHQL_TARGET = "sandbox/github_double/github-schema.graphql"
 REST_TARGET = "tests/contract/github-rest-subset.json"
 WEBHOOKS_TARGET = "tests/fixtures/webhooks"
 SOURCE_NOTE_TARGET = "tests/contract/SOURCE.md"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import reliability
-from factory_sync.sandbox.demo_world import DEMO_APP_ID, FACTORY_REPO, STUDY_REPO
-from factory_sync.sandbox.server import GitHubDouble
-from factory_sync.sandbox.world import Issue
+from github_double.demo_world import DEMO_APP_ID, FACTORY_REPO, STUDY_REPO
+from github_double.server import GitHubDouble
+from github_double.world import Issue
 
 ACTION_DIR = Path(__file__).resolve().parents[1] / "action"
 WEBHOOKS = Path(__file__).resolve().parent / "fixtures" / "webhooks"

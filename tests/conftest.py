@@ -11,8 +11,8 @@ import requests
 from github import Auth, Github
 
 import reliability
-from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, build_demo_world, generate_private_key
-from factory_sync.sandbox.server import GitHubDouble
+from github_double.demo_world import DEMO_INSTALLATION_ID, build_demo_world, generate_private_key
+from github_double.server import GitHubDouble
 
 
 @pytest.fixture(scope="session")

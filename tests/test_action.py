@@ -19,8 +19,8 @@ from actionkit import (
     webhook_examples,
     writes,
 )
-from factory_sync.sandbox.demo_world import build_demo_world
-from factory_sync.sandbox.world import Clock
+from github_double.demo_world import build_demo_world
+from github_double.world import Clock
 
 STAGE_ACTIONS = ("labeled", "unlabeled", "closed", "reopened", "deleted", "transferred", "edited")
 

@@ -16,7 +16,7 @@ import pytest
 
 import reliability
 from actionkit import WEBHOOKS, run_action, study_event, webhook_examples
-from factory_sync.sandbox.demo_world import FACTORY_REPO, STUDY_REPO
+from github_double.demo_world import FACTORY_REPO, STUDY_REPO
 from stepkit import Run, run_step
 
 EVENTS = sorted(path.stem for path in WEBHOOKS.glob("*.json"))

@@ -21,7 +21,7 @@ import requests
 import yaml
 
 from factory_sync.reconcile import TrackingIssue, claim
-from factory_sync.sandbox.portfolio_world import (
+from github_double.portfolio_world import (
     CONFIG_PATH,
     FACTORY_REPO,
     INSTALLATION_ID,
@@ -31,7 +31,7 @@ from factory_sync.sandbox.portfolio_world import (
     build_portfolio_world,
     study_repo,
 )
-from factory_sync.sandbox.state_file import load_state
+from github_double.state_file import load_state
 from factory_sync.stage import DEFAULT_CATALOG
 from factory_sync.tracking_issue import split_body
 

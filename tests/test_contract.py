@@ -10,7 +10,7 @@ from github import Auth, Github, GithubException, GithubIntegration
 
 from contract.checker import ContractChecker, operation_of, report, subset_operations
 from factory_sync.github_api import App
-from factory_sync.sandbox.demo_world import DEMO_OWNER, FACTORY_REPO, STUDY_REPO, TRACKING_LABEL
+from github_double.demo_world import DEMO_OWNER, FACTORY_REPO, STUDY_REPO, TRACKING_LABEL
 from factory_sync.study import LABELS, Piece, build_query
 
 PERMISSIONS = {"issues": "write", "metadata": "read"}

@@ -6,7 +6,7 @@ import pytest
 import requests
 from github import Auth, BadCredentialsException, GithubException, GithubIntegration, UnknownObjectException
 
-from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, generate_private_key
+from github_double.demo_world import DEMO_INSTALLATION_ID, generate_private_key
 
 FACTORY = "ohdsi-demo/Factory"
 STUDY = "ohdsi-demo/DemoStudy"

@@ -16,8 +16,8 @@ import pytest
 import requests
 from github import Auth, Github, GithubIntegration
 
-from factory_sync.sandbox.demo_world import public_key_of
-from factory_sync.sandbox.state_file import StateFileError, load_state
+from github_double.demo_world import public_key_of
+from github_double.state_file import StateFileError, load_state
 
 ROOT = Path(__file__).resolve().parents[1]
 

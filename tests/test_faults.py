@@ -27,15 +27,15 @@ import reliability
 from actionkit import study_event
 from factory_sync.github_api import RETRIES
 from factory_sync.runner import Runner
-from factory_sync.sandbox.demo_world import (
+from github_double.demo_world import (
     DEMO_INSTALLATION_ID,
     DEMO_OWNER,
     FACTORY_REPO,
     STUDY_REPO,
     build_demo_world,
 )
-from factory_sync.sandbox.server import GitHubDouble
-from factory_sync.sandbox.world import Issue, utc
+from github_double.server import GitHubDouble
+from github_double.world import Issue, utc
 from factory_sync.settings import read_settings
 from factory_sync.stage import DEFAULT_CATALOG
 from factory_sync.tracking_issue import END_MARKER, begin_marker, names_study

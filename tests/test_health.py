@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from actionkit import FACTORY_REPO, STUDY_REPO, run_action, tracking_issues, writes
 from factory_sync.health import Finding, Verdict, missing_grants, render
-from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, generate_private_key
+from github_double.demo_world import DEMO_INSTALLATION_ID, generate_private_key
 
 
 def test_a_good_setup_is_healthy_and_nothing_is_written(github, tmp_path) -> None:

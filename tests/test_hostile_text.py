@@ -12,8 +12,8 @@ import pytest
 
 import reliability
 from actionkit import cells, run_action, tracking_issues
-from factory_sync.sandbox.demo_world import FACTORY_REPO, STUDY_REPO
-from factory_sync.sandbox.world import Issue
+from github_double.demo_world import FACTORY_REPO, STUDY_REPO
+from github_double.world import Issue
 from factory_sync.tracking_issue import BODY_LIMIT, END_MARKER, begin_marker, escape, names_study, split_body
 from stepkit import Run, run_step
 

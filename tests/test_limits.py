@@ -10,9 +10,9 @@ import re
 from datetime import timedelta
 
 from actionkit import study_event, writes
-from factory_sync.sandbox.demo_world import FACTORY_REPO, STUDY_REPO
-from factory_sync.sandbox.server import GitHubDouble
-from factory_sync.sandbox.world import Issue, TimelineEvent, utc
+from github_double.demo_world import FACTORY_REPO, STUDY_REPO
+from github_double.server import GitHubDouble
+from github_double.world import Issue, TimelineEvent, utc
 from factory_sync.study import EVENTS_PER_PAGE, ISSUES_PER_PAGE, MORE_EVENTS_PER_PAGE
 from factory_sync.tracking_issue import (
     BODY_LIMIT,

@@ -28,7 +28,7 @@ from factory_sync.github_api import (
     send_dispatch,
 )
 from factory_sync.runner import Runner
-from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, FACTORY_REPO, generate_private_key
+from github_double.demo_world import DEMO_INSTALLATION_ID, FACTORY_REPO, generate_private_key
 from factory_sync.settings import read_settings
 
 

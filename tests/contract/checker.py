@@ -20,8 +20,8 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-from factory_sync.sandbox.graphql_api import github_schema
-from factory_sync.sandbox.request_log import LoggedRequest
+from github_double.graphql_api import github_schema
+from github_double.request_log import LoggedRequest
 
 SUBSET = Path(__file__).with_name("github-rest-subset.json")
 GITHUB_API = "https://api.github.com"  # the description's server: requests are checked as if sent there

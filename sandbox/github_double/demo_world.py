@@ -10,7 +10,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from factory_sync.sandbox.world import Clock, World, utc
+from github_double.world import Clock, World, utc
 
 DEMO_OWNER = "ohdsi-demo"
 FACTORY_REPO = f"{DEMO_OWNER}/Factory"

@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from factory_sync.sandbox.demo_world import public_key_of
-from factory_sync.sandbox.world import TimelineEvent, World
+from github_double.demo_world import public_key_of
+from github_double.world import TimelineEvent, World
 
 EVENT_KINDS = ("labeled", "unlabeled", "closed", "reopened", "renamed")
 

@@ -28,8 +28,8 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.language import OperationDefinitionNode, VariableDefinitionNode, print_ast
 
-from factory_sync.sandbox.auth import Principal
-from factory_sync.sandbox.graphql_errors import (
+from github_double.auth import Principal
+from github_double.graphql_errors import (
     QUERY_ATTRIBUTE_MISSING,
     DocumentIndex,
     execution_error,
@@ -40,9 +40,9 @@ from factory_sync.sandbox.graphql_errors import (
     typed_error,
     validation_error,
 )
-from factory_sync.sandbox.graphql_limits import QuerySize, measure
-from factory_sync.sandbox.graphql_objects import Caller, MutationRoot, QueryRoot, type_name
-from factory_sync.sandbox.world import Token, World
+from github_double.graphql_limits import QuerySize, measure
+from github_double.graphql_objects import Caller, MutationRoot, QueryRoot, type_name
+from github_double.world import Token, World
 
 SCHEMA_FILE = Path(__file__).with_name("github-schema.graphql")
 RATE_RESOURCE = "graphql"

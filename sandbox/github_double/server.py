@@ -19,13 +19,13 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from factory_sync.sandbox.auth import Principal, authenticate
-from factory_sync.sandbox.errors import ApiError, not_found
-from factory_sync.sandbox.faults import Fault, Faults
-from factory_sync.sandbox.request_log import LoggedRequest, RequestLog
-from factory_sync.sandbox.rest import URL_MAP, Call, check_caller
-from factory_sync.sandbox.shapes import Shapes
-from factory_sync.sandbox.world import RateWindow, World
+from github_double.auth import Principal, authenticate
+from github_double.errors import ApiError, not_found
+from github_double.faults import Fault, Faults
+from github_double.request_log import LoggedRequest, RequestLog
+from github_double.rest import URL_MAP, Call, check_caller
+from github_double.shapes import Shapes
+from github_double.world import RateWindow, World
 
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 SECONDARY_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try "
@@ -268,7 +268,7 @@ def _graphql(request: Request, world: World, principal: Principal, shapes: Shape
         raise ApiError(400, "Problems parsing JSON", documentation_url=GRAPHQL_DOCS) from exc
     if not isinstance(payload, dict):
         raise ApiError(400, "Problems parsing JSON", documentation_url=GRAPHQL_DOCS)
-    from factory_sync.sandbox.graphql_api import execute_graphql  # written separately; loaded on first use
+    from github_double.graphql_api import execute_graphql  # written separately; loaded on first use
 
     status, body = execute_graphql(world, principal.token, payload, shapes.web)
     return _json_response(status, body, {})

@@ -9,16 +9,16 @@ import sys
 import threading
 from pathlib import Path
 
-from factory_sync.sandbox import portfolio_world
-from factory_sync.sandbox.demo_world import DEMO_INSTALLATION_ID, build_demo_world
-from factory_sync.sandbox.server import GitHubDouble
-from factory_sync.sandbox.state_file import StateFileError, load_state
+from github_double import portfolio_world
+from github_double.demo_world import DEMO_INSTALLATION_ID, build_demo_world
+from github_double.server import GitHubDouble
+from github_double.state_file import StateFileError, load_state
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.command == "demo":
-        from factory_sync.sandbox.demo import (
+        from github_double.demo import (
             main as demo_main,  # the demo drives the product; load it only here
         )
 

@@ -16,16 +16,16 @@ from urllib.parse import urlencode
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request
 
-from factory_sync.sandbox.auth import Principal
-from factory_sync.sandbox.errors import (
+from github_double.auth import Principal
+from github_double.errors import (
     ApiError,
     invalid_request,
     not_accessible,
     not_found,
     validation_failed,
 )
-from factory_sync.sandbox.shapes import Shapes, timestamp
-from factory_sync.sandbox.world import Dispatch, Issue, Repository, World
+from github_double.shapes import Shapes, timestamp
+from github_double.world import Dispatch, Issue, Repository, World
 
 Reply = tuple[int, Any, dict[str, str]]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from factory_sync.sandbox.world import (
+from github_double.world import (
     App,
     Installation,
     Issue,

@@ -17,8 +17,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from factory_sync.sandbox.demo_world import STAGE_LABELS, generate_private_key, public_key_of
-from factory_sync.sandbox.world import WORKFLOW_ACTOR, Clock, Repository, TimelineEvent, World, utc
+from github_double.demo_world import STAGE_LABELS, generate_private_key, public_key_of
+from github_double.world import WORKFLOW_ACTOR, Clock, Repository, TimelineEvent, World, utc
 
 OWNER = "ohdsi-bench"
 FACTORY_REPO = f"{OWNER}/Factory"

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from factory_sync.sandbox.graphql_connections import SortKey, connection
-from factory_sync.sandbox.graphql_errors import FieldError
-from factory_sync.sandbox.graphql_limits import QuerySize
-from factory_sync.sandbox.world import (
+from github_double.graphql_connections import SortKey, connection
+from github_double.graphql_errors import FieldError
+from github_double.graphql_limits import QuerySize
+from github_double.world import (
     Issue,
     Label,
     RateWindow,

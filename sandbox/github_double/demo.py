@@ -17,17 +17,17 @@ from pathlib import Path
 
 import requests
 
-from factory_sync.sandbox.demo_world import (
+from github_double.demo_world import (
     DEMO_APP_ID,
     FACTORY_REPO,
     STUDY_REPO,
     TRACKING_LABEL,
     build_demo_world,
 )
-from factory_sync.sandbox.server import GitHubDouble
-from factory_sync.sandbox.world import World
+from github_double.server import GitHubDouble
+from github_double.world import World
 
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds factory_sync/
+PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "action"  # the folder that holds factory_sync/
 
 # What an earlier Factory workflow wrote, with notes people added since: the sync adopts it.
 OLD_TRACKING_BODY = """**Repository:** https://github.com/ohdsi-demo/DemoStudy

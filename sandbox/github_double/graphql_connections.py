@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from factory_sync.sandbox.graphql_errors import FieldError
+from github_double.graphql_errors import FieldError
 
 MAX_PAGE_SIZE = 100
 _CURSOR_PREFIX = "cursor:v2:"

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import jwt
 
-from factory_sync.sandbox.errors import ApiError, bad_credentials
-from factory_sync.sandbox.world import App, Token, World
+from github_double.errors import ApiError, bad_credentials
+from github_double.world import App, Token, World
 
 JWT_MAX_LIFETIME = 600  # GitHub refuses an `exp` more than ten minutes ahead
 JWT_CLOCK_DRIFT = 60  # and tolerates an `iat` this far in its future
