@@ -34,6 +34,7 @@ import jwt
 import requests
 import yaml
 
+from factory_sync.tracking_issue import begin_marker
 from github_double.demo_world import generate_private_key
 from github_double.portfolio_world import (
     APP_ID,
@@ -46,7 +47,6 @@ from github_double.portfolio_world import (
 )
 from github_double.request_log import LoggedRequest
 from github_double.server import GitHubDouble
-from factory_sync.tracking_issue import begin_marker
 
 ACTION_DIR = Path(__file__).resolve().parent.parent / "action"
 RUN_TIMEOUT = 1800  # seconds; a first resync of 1,000 studies at 50 ms a request takes about a minute

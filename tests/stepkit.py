@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actionkit import assert_nothing_shown, read_outputs, unmasked
+from factory_sync.sync import main
 from github_double.demo_world import FACTORY_REPO
 from github_double.server import GitHubDouble
-from factory_sync.sync import main
 
 RUN_ID = "777"
 _one_at_a_time = threading.Lock()

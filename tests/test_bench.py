@@ -21,6 +21,8 @@ import requests
 import yaml
 
 from factory_sync.reconcile import TrackingIssue, claim
+from factory_sync.stage import DEFAULT_CATALOG
+from factory_sync.tracking_issue import split_body
 from github_double.portfolio_world import (
     CONFIG_PATH,
     FACTORY_REPO,
@@ -32,8 +34,6 @@ from github_double.portfolio_world import (
     study_repo,
 )
 from github_double.state_file import load_state
-from factory_sync.stage import DEFAULT_CATALOG
-from factory_sync.tracking_issue import split_body
 
 _spec = importlib.util.spec_from_file_location("bench", Path(__file__).parents[1] / "scripts" / "bench.py")
 bench = importlib.util.module_from_spec(_spec)

@@ -7,10 +7,10 @@ import json
 import pytest
 from github import UnknownObjectException
 
+from factory_sync.study import EVENTS, ISSUES, LABELS, NODE_LIMIT, STUDIES_PER_QUERY, Piece, build_query
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, STAGE_LABELS, STUDY_REPO
 from github_double.graphql_api import rate_key
 from github_double.world import TimelineEvent, utc
-from factory_sync.study import EVENTS, ISSUES, LABELS, NODE_LIMIT, STUDIES_PER_QUERY, Piece, build_query
 
 ISSUE_FIELDS = "number title url state stateReason createdAt closedAt author { login } body"
 

@@ -27,6 +27,9 @@ import reliability
 from actionkit import study_event
 from factory_sync.github_api import RETRIES
 from factory_sync.runner import Runner
+from factory_sync.settings import read_settings
+from factory_sync.stage import DEFAULT_CATALOG
+from factory_sync.tracking_issue import END_MARKER, begin_marker, names_study
 from github_double.demo_world import (
     DEMO_INSTALLATION_ID,
     DEMO_OWNER,
@@ -36,9 +39,6 @@ from github_double.demo_world import (
 )
 from github_double.server import GitHubDouble
 from github_double.world import Issue, utc
-from factory_sync.settings import read_settings
-from factory_sync.stage import DEFAULT_CATALOG
-from factory_sync.tracking_issue import END_MARKER, begin_marker, names_study
 from stepkit import Run, run_step
 
 STAGES = [stage.label for stage in DEFAULT_CATALOG.stages]

@@ -12,9 +12,9 @@ import pytest
 
 import reliability
 from actionkit import cells, run_action, tracking_issues
+from factory_sync.tracking_issue import BODY_LIMIT, END_MARKER, begin_marker, escape, names_study, split_body
 from github_double.demo_world import FACTORY_REPO, STUDY_REPO
 from github_double.world import Issue
-from factory_sync.tracking_issue import BODY_LIMIT, END_MARKER, begin_marker, escape, names_study, split_body
 from stepkit import Run, run_step
 
 LONG_TITLE = "A" * 10_000

@@ -10,9 +10,6 @@ import re
 from datetime import timedelta
 
 from actionkit import study_event, writes
-from github_double.demo_world import FACTORY_REPO, STUDY_REPO
-from github_double.server import GitHubDouble
-from github_double.world import Issue, TimelineEvent, utc
 from factory_sync.study import EVENTS_PER_PAGE, ISSUES_PER_PAGE, MORE_EVENTS_PER_PAGE
 from factory_sync.tracking_issue import (
     BODY_LIMIT,
@@ -22,6 +19,9 @@ from factory_sync.tracking_issue import (
     begin_marker,
     body_size,
 )
+from github_double.demo_world import FACTORY_REPO, STUDY_REPO
+from github_double.server import GitHubDouble
+from github_double.world import Issue, TimelineEvent, utc
 from stepkit import run_step
 
 LABEL_LIMIT = 100  # GitHub's, on one issue

@@ -18,10 +18,10 @@ import pytest
 import reliability
 from actionkit import ActionRun, run_action, study_event, writes
 from factory_sync.reconcile import Claim, DuplicateTrackingIssues, TrackingIssue, claim, retired
+from factory_sync.tracking_issue import END_MARKER, begin_marker, names_study
 from github_double.demo_world import FACTORY_REPO, STUDY_REPO
 from github_double.server import GitHubDouble
 from github_double.world import Issue, utc
-from factory_sync.tracking_issue import END_MARKER, begin_marker, names_study
 
 RUNS = 20
 # Every create is held this long before GitHub carries it out, so that all the runs have looked for a

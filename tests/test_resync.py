@@ -23,13 +23,13 @@ from actionkit import (
     writes,
 )
 from factory_sync.github_api import App, Factory, InstallationTokens, rate_limit_wait
+from factory_sync.stage import DEFAULT_CATALOG
+from factory_sync.sync import main
+from factory_sync.tracking_issue import begin_marker
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, FACTORY_REPO, STUDY_REPO
 from github_double.graphql_api import rate_key
 from github_double.server import GitHubDouble
 from github_double.world import Issue, utc
-from factory_sync.stage import DEFAULT_CATALOG
-from factory_sync.sync import main
-from factory_sync.tracking_issue import begin_marker
 from stepkit import Run
 
 STAGES = [stage.label for stage in DEFAULT_CATALOG.stages]

@@ -28,8 +28,8 @@ from factory_sync.github_api import (
     send_dispatch,
 )
 from factory_sync.runner import Runner
-from github_double.demo_world import DEMO_INSTALLATION_ID, FACTORY_REPO, generate_private_key
 from factory_sync.settings import read_settings
+from github_double.demo_world import DEMO_INSTALLATION_ID, FACTORY_REPO, generate_private_key
 
 
 def shown_by(exc: BaseException) -> dict[str, str]:

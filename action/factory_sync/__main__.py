@@ -28,7 +28,7 @@ def sandbox(argv: list[str]) -> int:
     try:
         from github_double.cli import main as sandbox_main
     except ModuleNotFoundError as exc:
-        if exc.name == "github_double" or exc.name and exc.name.startswith("github_double."):
+        if exc.name == "github_double" or (exc.name and exc.name.startswith("github_double.")):
             where = "it is not part of the action, only of a checkout of factory-sync"
         else:
             where = f"the package {exc.name!r} is missing"
