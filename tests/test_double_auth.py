@@ -6,7 +6,7 @@ import pytest
 import requests
 from github import Auth, BadCredentialsException, GithubException, GithubIntegration, UnknownObjectException
 
-from github_double.demo_world import DEMO_INSTALLATION_ID, generate_private_key
+from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_PERMISSIONS, generate_private_key
 
 FACTORY = "ohdsi-demo/Factory"
 STUDY = "ohdsi-demo/DemoStudy"
@@ -29,7 +29,7 @@ def test_pygithub_finds_the_installation_and_mints_a_token_that_reads(github, cl
     assert integration.get_org_installation("ohdsi-demo").id == DEMO_INSTALLATION_ID
     token = integration.get_access_token(installation.id)
     assert token.token.startswith("ghs_") and len(token.token) == 40
-    assert token.permissions == {"issues": "write", "metadata": "read"}
+    assert token.permissions == DEMO_PERMISSIONS, "not narrowed: everything the installation grants"
 
     repo = client(token.token).get_repo(STUDY)
     assert repo.full_name == STUDY
@@ -48,7 +48,7 @@ def test_tokens_are_random_and_logged_by_short_id_only(github, mint_token):
     _get(github, f"/repos/{STUDY}", first)
     entry = github.log.last()
     assert entry.token_id and entry.token_id != first and first not in repr(entry)
-    assert entry.token_permissions == {"issues": "write", "metadata": "read"}
+    assert entry.token_permissions == DEMO_PERMISSIONS
 
 
 def test_a_token_narrowed_to_one_repository_cannot_see_another(github, mint_token, client):
@@ -87,7 +87,7 @@ NOT_GRANTED = "The permissions requested are not granted to this installation."
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ({"permissions": {"contents": "write"}}, NOT_GRANTED),
+    ({"permissions": {"administration": "write"}}, NOT_GRANTED),
     ({"permissions": {"issues": "admin"}}, NOT_GRANTED),
     ({"repositories": ["Elsewhere"]}, "There is at least one repository that does not exist or is not "
                                       "accessible to the parent installation."),

@@ -2,7 +2,8 @@
 
 DemoStudy has a closed base-camp issue, an open protocol-development issue and an unlabelled pull
 request (GitHub lists pull requests among issues); the Factory has the stage labels and
-`study-tracking` but no tracking issue yet, so a first sync has one to create.
+`study-tracking` but no tracking issue yet, so a first sync has one to create. The organisation
+has a project, "Factory portfolio" (number 1), with only the fields GitHub gives a new project.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from github_double.projects import add_project
 from github_double.world import Clock, World, utc
 
 DEMO_OWNER = "ohdsi-demo"
@@ -17,7 +19,11 @@ FACTORY_REPO = f"{DEMO_OWNER}/Factory"
 STUDY_REPO = f"{DEMO_OWNER}/DemoStudy"
 DEMO_APP_ID = 1
 DEMO_INSTALLATION_ID = 100
-DEMO_PERMISSIONS = {"issues": "write", "metadata": "read"}
+# contents: write lets a test commit a Factory config file as its admin would (the product reads it);
+# organization_projects: write is the Factory board's.
+DEMO_PERMISSIONS = {"issues": "write", "metadata": "read", "contents": "write",
+                    "organization_projects": "write"}
+PORTFOLIO_PROJECT = "Factory portfolio"  # the organisation's project number 1, with GitHub's default fields
 TRACKING_LABEL = "study-tracking"
 
 # The default catalog's stages, in order, with the colours and descriptions the demo repos carry.
@@ -58,6 +64,7 @@ def build_demo_world(clock: Clock | None = None, private_key: str | None = None)
     world.ensure_label(factory, TRACKING_LABEL, "5319e7", "Tracks one study's progress through the stages")
     world.add_installation(DEMO_APP_ID, DEMO_OWNER, [FACTORY_REPO, STUDY_REPO], DEMO_PERMISSIONS,
                            installation_id=DEMO_INSTALLATION_ID)
+    add_project(world, DEMO_OWNER, PORTFOLIO_PROJECT, number=1, creator="demo-lead")
     world.import_issue(study, "Draft the study protocol", "Write the first full draft of the protocol.",
                        "demo-lead", created_at=utc(2025, 3, 3, 9), labels=["stage:base-camp"],
                        assignees=["demo-lead"], closed_at=utc(2025, 3, 21, 16))

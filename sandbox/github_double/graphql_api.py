@@ -41,7 +41,8 @@ from github_double.graphql_errors import (
     validation_error,
 )
 from github_double.graphql_limits import QuerySize, measure
-from github_double.graphql_objects import Caller, MutationRoot, QueryRoot, type_name
+from github_double.graphql_objects import Caller, type_name
+from github_double.graphql_projects import ProjectMutationRoot, ProjectQueryRoot
 from github_double.world import Token, World
 
 SCHEMA_FILE = Path(__file__).with_name("github-schema.graphql")
@@ -147,7 +148,8 @@ def _run(world: World, token: Token, web: str, schema: GraphQLSchema, document: 
         return 200, {"errors": [typed_error("RATE_LIMITED", f"API rate limit exceeded for {who}.")]}
     rate.used += size.cost
     caller = Caller(world, token, web.rstrip("/"), size, rate)
-    root = MutationRoot(caller) if operation.operation == OperationType.MUTATION else QueryRoot(caller)
+    mutation = operation.operation == OperationType.MUTATION
+    root = ProjectMutationRoot(caller) if mutation else ProjectQueryRoot(caller)
     result = execute(schema, document, root_value=root, variable_values=variables,
                      operation_name=operation.name.value if operation.name else None, type_resolver=type_name)
     body: dict = {"data": result.data}

@@ -172,6 +172,11 @@ class RepositoryObject:
             raise FieldError("NOT_FOUND", f"Could not resolve to an Issue with the number of {number}.")
         return IssueObject(self.caller, self.repo, issue)
 
+    def object(self, info, expression: str | None = None, oid: str | None = None) -> object:
+        from github_double.graphql_blob import object_at  # builds on this module
+
+        return object_at(self, expression or "")
+
 
 def _label_matches(label: Label, query: str | None) -> bool:
     """GitHub's label search: the text anywhere in the name or description, ignoring case."""
@@ -302,6 +307,11 @@ class IssueObject:
         people = [ActorObject(self.caller, login, "User") for login in self.issue.assignees]
         return connection("assignees", people, lambda o: (o.databaseId,), first=first, after=after, last=last,
                           before=before)
+
+    def projectItems(self, info, **arguments) -> dict:
+        from github_double.graphql_projects import issue_project_items  # builds on this module
+
+        return issue_project_items(self, arguments)
 
     def timelineItems(self, info, first=None, after=None, last=None, before=None, itemTypes=None, since=None,
                       skip=None) -> dict:

@@ -8,7 +8,8 @@ stages; about 3% of the studies also use a `stage:` label outside the catalog.
 The Factory holds one tracking issue per study as the old Factory workflow wrote it (a
 `**Repository:**` line, a status line, the study lead), so a first resync adopts every one of them;
 Factory issue #i tracks study i. It also holds `factory-config.yml`, which that workflow read for
-every study. The App is installed on the whole organisation.
+every study. The App is installed on the whole organisation, which has a project "Factory
+portfolio" (number 1) with only GitHub's default fields, no items yet.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from github_double.demo_world import STAGE_LABELS, generate_private_key, public_key_of
+from github_double.demo_world import PORTFOLIO_PROJECT, STAGE_LABELS, generate_private_key, public_key_of
+from github_double.projects import add_project
 from github_double.world import WORKFLOW_ACTOR, Clock, Repository, TimelineEvent, World, utc
 
 OWNER = "ohdsi-bench"
 FACTORY_REPO = f"{OWNER}/Factory"
 APP_ID = 1
 INSTALLATION_ID = 100
-# contents: read is for the old workflow's config file; factory-sync needs only the other two.
-PERMISSIONS = {"issues": "write", "metadata": "read", "contents": "read"}
+# contents is for the Factory's config file (the old workflow read one; a test may commit one);
+# organization_projects is the Factory board's.
+PERMISSIONS = {"issues": "write", "metadata": "read", "contents": "write", "organization_projects": "write"}
 TRACKING_LABEL = "study-tracking"
 CONFIG_PATH = "factory-config.yml"
 
@@ -98,6 +101,7 @@ def build_portfolio_world(n: int, seed: int = 1, private_key: str | None = None,
         world.import_issue(factory, repo.name, old_tracking_body(study, status, lead), WORKFLOW_ACTOR,
                            created_at=began, labels=labels, number=number)
     world.add_installation(APP_ID, OWNER, None, PERMISSIONS, installation_id=INSTALLATION_ID)
+    add_project(world, OWNER, PORTFOLIO_PROJECT, number=1, creator=LEADS[0])
     return world, pem
 
 

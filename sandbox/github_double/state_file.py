@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from github_double.demo_world import public_key_of
+from github_double.projects import ProjectError, add_field, add_item, add_project, archive_item, set_value
 from github_double.world import TimelineEvent, World
 
 EVENT_KINDS = ("labeled", "unlabeled", "closed", "reopened", "renamed")
@@ -41,6 +42,8 @@ def load_state(path: Path) -> tuple[World, str | None]:
         _load_repository(world, _as(repo, dict, f"repositories[{i}]"), f"repositories[{i}]")
     for i, inst in enumerate(_get(data, "installations", list, "state", [])):
         _load_installation(world, _as(inst, dict, f"installations[{i}]"), f"installations[{i}]")
+    for i, project in enumerate(_get(data, "projects", list, "state", [])):
+        _load_project(world, _as(project, dict, f"projects[{i}]"), f"projects[{i}]")
     for i, tok in enumerate(_get(data, "workflow_tokens", list, "state", [])):
         _load_workflow_token(world, _as(tok, dict, f"workflow_tokens[{i}]"), f"workflow_tokens[{i}]")
     return world, first_key
@@ -131,6 +134,40 @@ def _timeline(world: World, events: list, where: str) -> list[TimelineEvent]:
             state_reason=_get(event, "state_reason", str, here, None),
             rename_from=_get(event, "from", str, here, None), rename_to=_get(event, "to", str, here, None)))
     return timeline
+
+
+def _load_project(world: World, data: dict, where: str) -> None:
+    """An organisation's project: GitHub's default fields, then `fields`, then `items` with `values`
+    by field name (a single select's value is an option's name)."""
+    try:
+        project = add_project(world, _get(data, "owner", str, where), _get(data, "title", str, where),
+                              number=_get(data, "number", int, where, None))
+        for i, spec in enumerate(_get(data, "fields", list, where, [])):
+            here = f"{where}.fields[{i}]"
+            spec = _as(spec, dict, here)
+            add_field(world, project, _get(spec, "name", str, here), _get(spec, "type", str, here),
+                      _get(spec, "options", list, here, None))
+    except (ProjectError, KeyError, TypeError, ValueError) as exc:
+        raise StateFileError(f"{where}: {exc}") from exc
+    for i, spec in enumerate(_get(data, "items", list, where, [])):
+        here = f"{where}.items[{i}]"
+        spec = _as(spec, dict, here)
+        ref = _get(spec, "issue", str, here)
+        full_name, _, number = ref.partition("#")
+        repo = world.repo(full_name)
+        issue = repo.issues.get(int(number)) if repo and number.isdigit() else None
+        if issue is None:
+            raise StateFileError(f"{here}.issue: no issue {ref} (give owner/name#number)")
+        item = add_item(world, project, repo, issue)
+        archive_item(world, item, _get(spec, "archived", bool, here, False))
+        for name, value in _get(spec, "values", dict, here, {}).items():
+            project_field = project.field_named(name)
+            if project_field is None:
+                raise StateFileError(f"{here}.values: the project has no field {name!r}")
+            try:
+                set_value(world, project, item, project_field, value)
+            except ProjectError as exc:
+                raise StateFileError(f"{here}.values[{name!r}]: {exc}") from exc
 
 
 def _load_workflow_token(world: World, data: dict, where: str) -> None:

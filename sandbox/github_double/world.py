@@ -14,6 +14,10 @@ import string
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from github_double.projects import Project
 
 TOKEN_LIFETIME = timedelta(hours=1)
 INSTALLATION_RATE_LIMIT = 5000
@@ -118,6 +122,7 @@ class Repository:
     next_number: int = 1
     created_at: datetime | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # the default branch's files, keyed by path
+    head_sha: str = ""  # the default branch's last commit made through the contents API
 
     @property
     def full_name(self) -> str:
@@ -183,6 +188,7 @@ class World:
         self.users: dict[str, str] = {}  # login -> "User" / "Organization" / "Bot"
         self.user_ids: dict[str, int] = {}
         self.rate_windows: dict[tuple[str, str], RateWindow] = {}  # (principal key, resource)
+        self.projects: dict[int, Project] = {}  # ProjectV2 boards by database id (projects.py)
         self._ids = itertools.count(1000)
 
     def next_id(self) -> int:
