@@ -45,7 +45,7 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
     "/rate_limit": ("get",),
     "/repos/{owner}/{repo}": ("get",),
     "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches": ("post",),
-    "/repos/{owner}/{repo}/contents/{path}": ("get",),
+    "/repos/{owner}/{repo}/contents/{path}": ("get", "put"),
     "/repos/{owner}/{repo}/dispatches": ("post",),
     "/repos/{owner}/{repo}/installation": ("get",),
     "/repos/{owner}/{repo}/issues": ("get", "post"),

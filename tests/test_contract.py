@@ -76,6 +76,13 @@ def run_session(github) -> None:
     config_repo = plain_client(github, reader_token, lazy=True).get_repo(FACTORY_REPO)
     config = config_repo.get_contents("factory-config.yml")
     assert config.decoded_content == b"stages: default\n"
+    # A Factory admin commits the Factory's config file, then changes it (the product only reads it).
+    with github.world.lock:
+        writer_token = github.world.mint_workflow_token(FACTORY_REPO, {"contents": "write"})
+    writer = plain_client(github, writer_token, lazy=True).get_repo(FACTORY_REPO)
+    added = writer.create_file(".github/factory-sync.yml", "Add the Factory config", "stall-days: 21\n")
+    writer.update_file(".github/factory-sync.yml", "Stall after 30 days", "stall-days: 30\n",
+                       added["content"].sha)
 
     with pytest.raises(GithubException) as missing:
         study.get_issue(999)

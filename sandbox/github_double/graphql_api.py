@@ -42,7 +42,8 @@ from github_double.graphql_errors import (
 )
 from github_double.graphql_limits import QuerySize, measure
 from github_double.graphql_objects import Caller, type_name
-from github_double.graphql_projects import ProjectMutationRoot, ProjectQueryRoot
+from github_double.graphql_project_mutations import ProjectMutationRoot
+from github_double.graphql_projects import ProjectQueryRoot
 from github_double.world import Token, World
 
 SCHEMA_FILE = Path(__file__).with_name("github-schema.graphql")

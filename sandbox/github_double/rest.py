@@ -24,6 +24,7 @@ from github_double.errors import (
     not_found,
     validation_failed,
 )
+from github_double.rest_contents import put_content
 from github_double.shapes import Shapes, timestamp
 from github_double.world import Dispatch, Issue, Repository, World
 
@@ -532,6 +533,7 @@ ROUTES: list[tuple[str, str, Handler, str]] = [
     ("GET", "/repos/<owner>/<repo>/issues/<int:number>/events", list_issue_events, "repo"),
     ("GET", "/repos/<owner>/<repo>/issues/<int:number>/timeline", list_issue_events, "repo"),
     ("GET", "/repos/<owner>/<repo>/contents/<path:path>", get_content, "repo"),
+    ("PUT", "/repos/<owner>/<repo>/contents/<path:path>", put_content, "repo"),
     ("POST", "/repos/<owner>/<repo>/dispatches", repository_dispatch, "repo"),
     ("POST", "/repos/<owner>/<repo>/actions/workflows/<workflow>/dispatches", workflow_dispatch, "repo"),
 ]

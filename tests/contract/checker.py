@@ -27,6 +27,9 @@ SUBSET = Path(__file__).with_name("github-rest-subset.json")
 GITHUB_API = "https://api.github.com"  # the description's server: requests are checked as if sent there
 GRAPHQL_PATH = "/graphql"
 DETAIL_LIMIT = 400
+# A file's path is one parameter of several segments (`x-multi-segment` in the description), which
+# openapi-core matches as one segment: its slashes are checked encoded.
+MULTI_SEGMENT = re.compile(r"^(/repos/[^/]+/[^/]+/contents/)(.+?)/?$")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,12 @@ def subset_operations() -> set[str]:
             for method in item if method in ("get", "put", "post", "delete", "patch")}
 
 
+def documented_path(path: str) -> str:
+    """A request's path as the description's templates match it: a file's path keeps its slashes
+    encoded, as one parameter."""
+    return MULTI_SEGMENT.sub(lambda match: match[1] + match[2].replace("/", "%2F"), path)
+
+
 def operation_of(entry: LoggedRequest) -> str | None:
     """The operation a recorded request addressed ("POST /graphql" for GraphQL), or None."""
     if entry.path.rstrip("/") == GRAPHQL_PATH:
@@ -96,7 +105,7 @@ def operation_of(entry: LoggedRequest) -> str | None:
     for operation in subset_operations():
         method, template = operation.split(" ", 1)
         pattern = re.sub(r"\{[^}]+\}", "[^/]+", template)  # GitHub's paths hold no other regex syntax
-        if method == entry.method and re.fullmatch(pattern, entry.path.rstrip("/")):
+        if method == entry.method and re.fullmatch(pattern, documented_path(entry.path).rstrip("/")):
             return operation
     return None
 
@@ -117,7 +126,7 @@ class ContractChecker:
         if entry.method == "POST" and entry.path.rstrip("/") == GRAPHQL_PATH:
             return [Violation(exchange, side, problem) for side, problem in self._graphql(entry)]
         request = _Request(
-            path=entry.path,
+            path=documented_path(entry.path),
             method=entry.method.lower(),
             body=entry.request_body or None,
             content_type=(_header(entry.request_headers, "Content-Type") or "application/json").lower(),
