@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
@@ -256,6 +257,19 @@ def test_no_page_repeats_another():
         for sentence in sentences(page):
             assert sentence not in seen, f"{name(page)} repeats {seen[sentence]}: {sentence!r}"
             seen[sentence] = name(page)
+
+
+@pytest.mark.parametrize(("page", "package"), [("docs/development.md", "action/factory_sync"),
+                                               ("docs/sandbox.md", "sandbox/github_double")])
+def test_the_layout_table_names_every_module(page, package):
+    """The page's `| module | what it holds |` table, first column, names each module once."""
+    rows = [line for _, line in split(ROOT / page)[1] if line.startswith("| `")]
+    named = [name for row in rows for name in re.findall(r"`([^`]+\.py)`", row.split("|")[1])]
+    modules = sorted(path.name for path in (ROOT / package).glob("*.py") if path.name != "__init__.py")
+    for module in modules:
+        assert any(fnmatch(module, pattern) for pattern in named), f"{page}: add {module} to its table"
+    for pattern in named:
+        assert any(fnmatch(module, pattern) for module in modules), f"{page}: {pattern} is not in {package}"
 
 
 def test_the_readme_is_short():
