@@ -12,7 +12,8 @@ and writes, deterministically:
 
 Usage: python scripts/vendor_github_api.py [--source DIR] [--check]
 With --check nothing is written: exits 1 naming each vendored file that differs from what the
-source would produce, 0 when all match.
+source would produce, 0 when all match. A source that is missing or unreadable exits 2 with one
+line saying what is missing and how to point the script elsewhere.
 """
 
 from __future__ import annotations
@@ -240,6 +241,15 @@ def build(source: Path) -> dict[str, bytes]:
     return outputs
 
 
+def missing_sources(source: Path) -> str:
+    """What the source directory lacks, in words; "" when every file the vendoring reads is there."""
+    if not source.is_dir():
+        return f"no directory {source}"
+    needed = (GRAPHQL_SOURCE, REST_SOURCE, WEBHOOKS_SOURCE)
+    absent = [name for name in needed if not (source / name).is_file()]
+    return f"{source} has no {', '.join(absent)}" if absent else ""
+
+
 def stale(outputs: dict[str, bytes], root: Path) -> list[str]:
     return [name for name, content in sorted(outputs.items())
             if not (root / name).is_file() or (root / name).read_bytes() != content]
@@ -258,7 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if any vendored file differs")
     args = parser.parse_args(argv)
-    outputs = build(args.source)
+    lacking = missing_sources(args.source)
+    try:
+        outputs = {} if lacking else build(args.source)
+    except (OSError, ValueError, KeyError) as exc:
+        lacking = f"{args.source} is not a readable copy of GitHub's API descriptions ({exc})"
+    if lacking:
+        print(f"vendor_github_api: {lacking}. Point --source DIR at a copy of the npm packages named in "
+              f"{SOURCE_NOTE_TARGET} (DIR/{GRAPHQL_SOURCE}, DIR/{REST_SOURCE}, DIR/{WEBHOOKS_SOURCE}).",
+              file=sys.stderr)
+        return 2
     if args.check:
         differing, extra = stale(outputs, ROOT), strays(outputs, ROOT)
         for name in differing:

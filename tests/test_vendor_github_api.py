@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from openapi_spec_validator import validate
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "vendor_github_api.py"
@@ -107,3 +110,22 @@ def test_strays_are_webhook_files_the_source_no_longer_produces(tmp_path):
         (folder / name).write_text("{}")
     assert vendor.strays({f"{vendor.WEBHOOKS_TARGET}/star.json": b"{}"}, tmp_path) == [
         f"{vendor.WEBHOOKS_TARGET}/gone.json"]
+
+
+@pytest.mark.parametrize("lay_out", ["nothing", "no webhooks", "broken json"])
+def test_a_missing_source_is_one_line_saying_how_to_point_elsewhere(tmp_path, lay_out):
+    source = tmp_path / "github-api"
+    if lay_out != "nothing":
+        for name in (vendor.GRAPHQL_SOURCE, vendor.REST_SOURCE, vendor.WEBHOOKS_SOURCE):
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            (source / name).write_text("{" if name == vendor.REST_SOURCE else "[]")
+        if lay_out == "no webhooks":
+            (source / vendor.WEBHOOKS_SOURCE).unlink()
+    done = subprocess.run([sys.executable, str(SCRIPT), "--check", "--source", str(source)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert "Traceback" not in line and "Point --source DIR at a copy" in line
+    expected = {"nothing": f"no directory {source}", "no webhooks": f"has no {vendor.WEBHOOKS_SOURCE}",
+                "broken json": "is not a readable copy of GitHub's API descriptions"}[lay_out]
+    assert expected in line

@@ -45,6 +45,17 @@ class Principal:
         return f"app:{self.app.id}" if self.app else "anonymous"
 
     @property
+    def budget_key(self) -> str:
+        """Whose secondary-limit budget the caller spends: all tokens of one App installation share
+        one, a workflow token spends its repository's, an App's JWTs the App's, anonymous callers one."""
+        token = self.token
+        if token is not None and token.installation_id is not None:
+            return f"installation:{token.installation_id}"
+        if token is not None:
+            return "repository:" + ",".join(sorted(name.lower() for name in token.repositories or ()))
+        return f"app:{self.app.id}" if self.app else "anonymous"
+
+    @property
     def rate_limit(self) -> int:
         if self.token:
             return self.token.rate_limit

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
 KINDS = ("500", "502", "503", "secondary", "429", "dropped", "slow")
@@ -17,8 +17,13 @@ class Fault:
     from_request: int | None = None  # absolute request number where it starts
     times: int | None = 1  # None: until cleared
     retry_after: int | None = None  # secondary and 429: the Retry-After header, when given
-    seconds: float = 0.0  # slow: delay before the normal answer
+    seconds: float = 0.0  # slow: delay before the normal answer (release() ends it sooner)
     fired: int = 0
+    released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Let the requests this slow fault holds, and any it takes from now on, answer at once."""
+        self.released.set()
 
     def matches(self, number: int, method: str, path: str) -> bool:
         if self.times is not None and self.fired >= self.times:

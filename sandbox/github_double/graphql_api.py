@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from datetime import date
+from functools import cache, lru_cache
 from pathlib import Path
 
 from graphql import (
     DocumentNode,
     GraphQLError,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLSyntaxError,
     OperationType,
@@ -26,7 +28,13 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_variable_values
-from graphql.language import OperationDefinitionNode, VariableDefinitionNode, print_ast
+from graphql.language import (
+    OperationDefinitionNode,
+    StringValueNode,
+    ValueNode,
+    VariableDefinitionNode,
+    print_ast,
+)
 
 from github_double.auth import Principal
 from github_double.graphql_errors import (
@@ -59,7 +67,50 @@ def github_schema() -> GraphQLSchema:
     # GitHub deprecates `id` on some types whose Node interface field is not deprecated, which
     # GraphQL's type-system rules forbid; GitHub serves it anyway. Documents are validated as usual.
     schema._validation_errors = []
+    _iso_dates(schema.type_map["Date"])
     return schema
+
+
+def _iso_dates(scalar: GraphQLScalarType) -> None:
+    """GitHub's Date takes an ISO 8601 date (of a date and time, the date) and refuses anything else."""
+
+    def value(raw: object) -> str:
+        try:
+            return date.fromisoformat(raw[:10] if isinstance(raw, str) else "").isoformat()
+        except ValueError:
+            raise GraphQLError(f"Could not coerce value {json.dumps(raw)} to Date") from None
+
+    def literal(node: ValueNode, variables: dict | None = None) -> str:
+        # Not a GraphQLError: validation then reports "Expected value of type 'Date', found ...".
+        if not isinstance(node, StringValueNode):
+            raise TypeError("not a string")
+        try:
+            return value(node.value)
+        except GraphQLError:
+            raise ValueError("not a date") from None
+
+    scalar.parse_value = scalar.coerce_input_value = value
+    scalar.parse_literal = literal
+
+
+@lru_cache(maxsize=256)
+def parse_document(query: str) -> DocumentNode:
+    """A query's document, parsed once: clients send the same few queries over and over.
+    Raises GraphQLSyntaxError."""
+    return parse(query)
+
+
+def is_mutation(payload: object) -> bool:
+    """Whether a /graphql request body runs a mutation (what GitHub's secondary limits charge 5)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return False
+    try:
+        document = parse_document(payload["query"])
+    except GraphQLSyntaxError:
+        return False
+    name = payload.get("operationName")
+    operation = get_operation_ast(document, name if isinstance(name, str) and name else None)
+    return operation is not None and operation.operation == OperationType.MUTATION
 
 
 def execute_graphql(world: World, token: Token, payload: dict, base_url: str) -> Answer:
@@ -71,7 +122,7 @@ def execute_graphql(world: World, token: Token, payload: dict, base_url: str) ->
     if variables is None:
         return 200, {"errors": [plain_error("Variables are invalid JSON.")]}
     try:
-        document = parse(query)
+        document = parse_document(query)
     except GraphQLSyntaxError as error:
         return 200, {"errors": [syntax_error(error, query)]}
     schema = github_schema()

@@ -21,6 +21,7 @@ class LoggedRequest:
     time: datetime  # on the world's clock
     duration: float  # seconds, wall clock
     fault: str | None
+    refused_by: str | None  # the secondary limit that refused it (a SecondaryLimits field), if one did
     # Raw exchange for contract checks; kept out of repr so credentials never reach a printed report.
     request_headers: dict[str, str] = field(repr=False, default_factory=dict)
     request_body: bytes = field(repr=False, default=b"")
@@ -56,6 +57,10 @@ class RequestLog:
                 if (method is None or e.method == method.upper())
                 and (path_prefix is None or e.path.startswith(path_prefix))
                 and (status is None or e.status == status)]
+
+    def refusals(self, limit: str | None = None) -> int:
+        """How many requests a secondary limit refused (403 with Retry-After), by `limit` or by any."""
+        return sum(1 for e in self.entries() if e.refused_by is not None and limit in (None, e.refused_by))
 
     def last(self) -> LoggedRequest:
         with self._lock:

@@ -107,7 +107,7 @@ def paginate(call: Call, items: list) -> tuple[list, dict[str, str]]:
 
     def link(number: int, rel: str) -> str:
         query = urlencode({**params, "page": number})
-        return f'<{call.shapes.api}{call.request.path}?{query}>; rel="{rel}"'
+        return f'<{call.shapes.api}{page_path(call)}?{query}>; rel="{rel}"'
 
     links = []
     if page > 1:
@@ -117,6 +117,16 @@ def paginate(call: Call, items: list) -> tuple[list, dict[str, str]]:
     if page > 1:
         links += [link(1, "first")]
     return chunk, ({"Link": ", ".join(links)} if links else {})
+
+
+def page_path(call: Call) -> str:
+    """The path GitHub's Link headers name: a repository's lists by id, /repositories/{id}/issues."""
+    parts = call.request.path.split("/")
+    if parts[1:2] == ["repos"] and "repo" in call.args:
+        repo = call.world.repo(f"{call.args['owner']}/{call.args['repo']}")
+        if repo is not None:
+            return "/".join(["", "repositories", str(repo.id), *parts[4:]])
+    return call.request.path
 
 
 def _int(value: str | None, default: int) -> int:
@@ -323,7 +333,7 @@ def list_issues(call: Call) -> Reply:
     key = {"updated": lambda i: (i.updated_at, i.number)}.get(sort, lambda i: (i.created_at, i.number))
     issues.sort(key=key, reverse=call.query("direction", "desc") != "asc")
     page, headers = paginate(call, issues)  # shape only the page: a Factory can hold thousands of issues
-    return 200, [call.shapes.issue(repo, i) for i in page], headers
+    return 200, [call.shapes.issue(repo, i, listed=True) for i in page], headers
 
 
 def _parse_time(value: str) -> datetime:

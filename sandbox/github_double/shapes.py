@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from github_double.world import (
@@ -36,6 +36,14 @@ def timestamp(moment: datetime | None) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def parse_timestamp(text: str) -> datetime | None:
+    """The time a `timestamp` wrote, or None for any other text."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Shapes:
     world: World
@@ -44,18 +52,21 @@ class Shapes:
 
     # -- people and apps ----------------------------------------------------------------------
     def user(self, login: str) -> dict:
+        """A simple user as GitHub embeds one: an organisation's URLs are under /users/ too, and an
+        App's bot ("slug[bot]") has its login escaped in them and its page under /apps/<slug>."""
         kind = self.world.user_type(login)
         uid = self.world.user_id(login)
-        api, web = f"{self.api}/users/{login}", f"{self.web}/{login}"
-        owner_api = f"{self.api}/orgs/{login}" if kind == "Organization" else api
+        api = f"{self.api}/users/{quote(login, safe='')}"
+        bot_of = login.removesuffix("[bot]") if kind == "Bot" and login.endswith("[bot]") else None
+        web = f"{self.web}/apps/{bot_of}" if bot_of else f"{self.web}/{login}"
         return {
             "login": login, "id": uid, "node_id": node_id(kind, uid),
-            "avatar_url": f"{self.web}/avatars/{uid}", "gravatar_id": "", "url": owner_api,
+            "avatar_url": f"{self.web}/avatars/{uid}", "gravatar_id": "", "url": api,
             "html_url": web, "followers_url": f"{api}/followers",
             "following_url": f"{api}/following{{/other_user}}", "gists_url": f"{api}/gists{{/gist_id}}",
             "starred_url": f"{api}/starred{{/owner}}{{/repo}}", "subscriptions_url": f"{api}/subscriptions",
-            "organizations_url": f"{api}/orgs", "repos_url": f"{owner_api}/repos",
-            "events_url": f"{owner_api}/events" + ("" if kind == "Organization" else "{/privacy}"),
+            "organizations_url": f"{api}/orgs", "repos_url": f"{api}/repos",
+            "events_url": f"{api}/events{{/privacy}}",
             "received_events_url": f"{api}/received_events", "type": kind, "site_admin": False,
             "user_view_type": "public",
         }
@@ -159,7 +170,8 @@ class Shapes:
     def issue_labels(self, repo: Repository, issue: Issue) -> list[dict]:
         return [self.label(repo, repo.labels[name.lower()]) for name in issue.labels]
 
-    def issue(self, repo: Repository, issue: Issue) -> dict:
+    def issue(self, repo: Repository, issue: Issue, *, listed: bool = False) -> dict:
+        """An issue as a single-issue answer sends it; in a list (`listed`) without `closed_by`."""
         url = f"{self.api}/repos/{repo.full_name}/issues/{issue.number}"
         kind = "pull" if issue.is_pull_request else "issues"
         assignees = [self.user(login) for login in issue.assignees]
@@ -180,6 +192,8 @@ class Shapes:
             "body": issue.body, "closed_by": self._closed_by(issue),
             "reactions": self._reactions(url), "performed_via_github_app": None,
         }
+        if listed:
+            del body["closed_by"]
         if issue.is_pull_request:
             pulls = f"{self.api}/repos/{repo.full_name}/pulls/{issue.number}"
             web = f"{self.web}/{repo.full_name}/pull/{issue.number}"

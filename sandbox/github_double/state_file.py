@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from github_double.demo_world import public_key_of
+from github_double.limits import SecondaryLimits
 from github_double.projects import ProjectError, add_field, add_item, add_project, archive_item, set_value
 from github_double.world import TimelineEvent, World
 
@@ -34,6 +35,10 @@ def load_state(path: Path) -> tuple[World, str | None]:
         raise StateFileError("the state file must hold a JSON object")
     world = World()
     world.users.update(_get(data, "users", dict, "state", {}))
+    try:
+        world.limits = SecondaryLimits.from_json(_get(data, "limits", dict, "state", {}))
+    except ValueError as exc:
+        raise StateFileError(f"limits: {exc}") from exc
     first_key = None
     for i, app in enumerate(_get(data, "apps", list, "state")):
         key = _load_app(world, _as(app, dict, f"apps[{i}]"), f"apps[{i}]", path.parent)

@@ -12,9 +12,12 @@ import itertools
 import secrets
 import string
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+from github_double.limits import Budgets, SecondaryLimits
 
 if TYPE_CHECKING:
     from github_double.projects import Project
@@ -36,15 +39,30 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second:
 
 
 class Clock:
-    """An injectable clock: tests move time forward to expire tokens and JWTs."""
+    """An injectable clock: tests move time forward to expire tokens and JWTs, and run it faster to
+    pass through rate-limit windows: with `speed=60.0` each real second is a minute of the double's
+    time. Without a speed it follows real time, or stays at `start` when one is given. A fast clock
+    ages tokens and JWTs as fast: a client that signs its JWTs on real time is soon refused."""
 
-    def __init__(self, start: datetime | None = None) -> None:
+    def __init__(self, start: datetime | None = None, *, speed: float | None = None) -> None:
+        if speed is not None and speed < 0:
+            raise ValueError("a clock's speed is 0 or more")
         self._offset = timedelta(0)
         self._fixed = start
+        self.speed = speed
+        self._origin = (start or datetime.now(UTC), time.monotonic())
+
+    def exact(self) -> datetime:
+        """The time to the microsecond (GitHub's timestamps, from now(), are whole seconds)."""
+        if self.speed is None:
+            base = self._fixed if self._fixed is not None else datetime.now(UTC)
+        else:
+            began, real = self._origin
+            base = began + timedelta(seconds=(time.monotonic() - real) * self.speed)
+        return base + self._offset
 
     def now(self) -> datetime:
-        base = self._fixed if self._fixed is not None else datetime.now(UTC)
-        return (base + self._offset).replace(microsecond=0)
+        return self.exact().replace(microsecond=0)
 
     def advance(self, seconds: float) -> None:
         self._offset += timedelta(seconds=seconds)
@@ -189,6 +207,8 @@ class World:
         self.user_ids: dict[str, int] = {}
         self.rate_windows: dict[tuple[str, str], RateWindow] = {}  # (principal key, resource)
         self.projects: dict[int, Project] = {}  # ProjectV2 boards by database id (projects.py)
+        self.limits = SecondaryLimits()  # GitHub's secondary limits; tests that need others set them
+        self.budgets = Budgets()  # what each caller used of them
         self._ids = itertools.count(1000)
 
     def next_id(self) -> int:

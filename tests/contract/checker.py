@@ -27,6 +27,7 @@ SUBSET = Path(__file__).with_name("github-rest-subset.json")
 GITHUB_API = "https://api.github.com"  # the description's server: requests are checked as if sent there
 GRAPHQL_PATH = "/graphql"
 DETAIL_LIMIT = 400
+BY_ID = re.compile(r"^/repositories/(\d+)(?=/|$)")
 # A file's path is one parameter of several segments (`x-multi-segment` in the description), which
 # openapi-core matches as one segment: its slashes are checked encoded.
 MULTI_SEGMENT = re.compile(r"^(/repos/[^/]+/[^/]+/contents/)(.+?)/?$")
@@ -93,8 +94,11 @@ def subset_operations() -> set[str]:
 
 
 def documented_path(path: str) -> str:
-    """A request's path as the description's templates match it: a file's path keeps its slashes
+    """GitHub's pagination links name a repository by id, /repositories/{id}/issues, a form its
+    description does not document: such a request is checked as the /repos/{owner}/{repo}/...
+    operation it stands for (owner "repository", name the id). A file's path keeps its slashes
     encoded, as one parameter."""
+    path = BY_ID.sub(r"/repos/repository/\1", path)
     return MULTI_SEGMENT.sub(lambda match: match[1] + match[2].replace("/", "%2F"), path)
 
 
