@@ -3,6 +3,7 @@ third-party action pinned to a commit, and nothing for zizmor (pedantic) or the 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -20,6 +21,11 @@ WORKFLOWS = sorted([*(ROOT / ".github" / "workflows").glob("*.yml"), *(ROOT / "e
 FILES = [ACTION, *WORKFLOWS]
 TOOLS = Path(sys.executable).parent  # zizmor and check-jsonschema are installed with the test tools
 SHA = re.compile(r"[0-9a-f]{40}")
+# How a release pins the action in the reusable workflow (scripts/release.py).
+_release = importlib.util.spec_from_file_location("release", ROOT / "scripts" / "release.py")
+release = importlib.util.module_from_spec(_release)
+_release.loader.exec_module(release)
+PINNED = release.PINNED
 
 
 def name(path: Path) -> str:
@@ -91,6 +97,18 @@ def test_third_party_actions_are_pinned_to_a_commit(file, document):
             assert ref, used
         else:
             assert SHA.fullmatch(ref), f"{file}: {used} is not pinned to a commit SHA"
+
+
+def test_the_reusable_workflow_runs_this_action_by_commit():
+    """A caller who pins the reusable workflow by SHA must get exactly one action: the workflow runs
+    it by commit SHA, with the release as a comment, as scripts/release.py writes it."""
+    path = ROOT / ".github" / "workflows" / "factory-resync.yml"
+    ours = [used for used in uses(yaml.safe_load(path.read_text(encoding="utf-8")))
+            if used.lower().startswith("ohdsi/factory-sync@")]
+    assert ours, "the reusable workflow no longer runs the action"
+    assert all(SHA.fullmatch(used.partition("@")[2]) for used in ours), ours
+    text = path.read_text(encoding="utf-8")
+    assert len(re.findall(r"ohdsi/factory-sync@", text)) == len(PINNED.findall(text)) == len(ours), text
 
 
 def test_only_this_action_may_be_used_by_tag():
