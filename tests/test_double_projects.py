@@ -458,3 +458,39 @@ def test_a_state_file_describes_a_board(tmp_path, app_private_key):
     [item] = project.items
     assert [boards.value_of(project, item, name) for name in ("Stage", "Since", "Status")] == [
         "Two", "2025-02-03", "Done"]
+
+
+def test_a_date_github_cannot_read_is_refused_before_anything_runs(github, gql):
+    tracking_issues(github, 1)
+    project, fields, [item_id] = build_board(gql, [1])
+    ids = {"p": project["id"], "i": item_id, "f": fields["since"]["id"]}
+    update = """mutation($p: ID!, $i: ID!, $f: ID!, $v: ProjectV2FieldValue!) {
+        updateProjectV2ItemFieldValue(input: {projectId: $p, itemId: $i, fieldId: $f, value: $v}) {
+          projectV2Item { id } } }"""
+    bad_variable = gql(update, {**ids, "v": {"date": "24/03/2025"}})
+    assert "data" not in bad_variable
+    assert bad_variable["errors"][0]["message"] == (
+        "Variable $v of type ProjectV2FieldValue! was provided invalid value")
+    literal = update.replace("$v: ProjectV2FieldValue!", "").replace("value: $v", 'value: {date: "soon"}')
+    bad_literal = gql(literal, ids)
+    assert bad_literal["errors"][0]["extensions"]["code"] == "argumentLiteralsIncompatible"
+    assert bad_literal["errors"][0]["message"].endswith("has an invalid value. Expected type 'Date'.")
+    with_time = gql(update, {**ids, "v": {"date": "2025-03-24T10:00:00Z"}})
+    assert "errors" not in with_time, "a date and time is read as its date, as GitHub does"
+    assert values_of(board(gql)["items"]["nodes"][0])["Stage since"] == "2025-03-24"
+
+
+def test_the_organisations_projects_and_the_node_limit(github, gql):
+    with github.world.lock:
+        boards.add_project(github.world, DEMO_OWNER, "Sites", creator="demo-lead")
+    listed = data_of(gql, '{ organization(login: "ohdsi-demo") { projectsV2(first: 10) { totalCount '
+                          "nodes { number title } } } }")["organization"]["projectsV2"]
+    assert listed == {"totalCount": 2,
+                      "nodes": [{"number": 2, "title": "Sites"}, {"number": 1, "title": BOARD}]}
+    huge = gql("""{ organization(login: "ohdsi-demo") { projectV2(number: 1) { items(first: 100) { nodes {
+        fieldValues(first: 100) { nodes {
+          ... on ProjectV2ItemFieldUserValue { users(first: 100) { totalCount } } } }
+        } } } } }""")
+    assert huge == {"errors": [{"type": "MAX_NODE_LIMIT_EXCEEDED", "message": (
+        "By the time this query traverses to the users connection, it is requesting up to 1,010,100 possible "
+        "nodes which exceeds the maximum limit of 500,000.")}]}

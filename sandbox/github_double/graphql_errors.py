@@ -237,7 +237,8 @@ _TRANSLATIONS: list[tuple[re.Pattern, _Translator]] = [
     (re.compile(r"^Field '(.+?)' of type '(.+?)' must have a selection of subfields"), _needs_selections),
     (re.compile(r"^Field '(.+?)' must not have a selection since type '(.+?)' has no subfields"),
      _no_selections_allowed),
-    (re.compile(r"^(?:Expected value of type '(.+?)', found|(\w+) cannot represent)"), _invalid_literal),
+    (re.compile(r"^(?:Expected value of type '(.+?)', (?:but encountered error .*?; )?found"
+                r"|(\w+) cannot represent)"), _invalid_literal),
     (re.compile(r"^Variable '\$(.+?)' is never used(?: in operation '(.+?)')?\."), _unused_variable),
     (re.compile(r"^Variable '\$(.+?)' is not defined(?: by operation '(.+?)')?\."), _undeclared_variable),
 ]
