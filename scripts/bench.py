@@ -34,7 +34,7 @@ import jwt
 import requests
 import yaml
 
-from factory_sync.tracking_issue import begin_marker
+from factory_sync.tracking_body import begin_marker
 from github_double.demo_world import generate_private_key
 from github_double.portfolio_world import (
     APP_ID,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actionkit import assert_nothing_shown, read_outputs, unmasked
-from factory_sync.sync import main
+from factory_sync.main import main
 from github_double.demo_world import FACTORY_REPO
 from github_double.server import GitHubDouble
 

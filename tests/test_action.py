@@ -357,6 +357,8 @@ def test_factory_issue_input_pins_the_issue(github, tmp_path) -> None:
 def test_a_dispatch_in_a_study_repo_reconciles_that_study(github, tmp_path, event: str) -> None:
     payload = webhook_examples(event)[0]
     payload["repository"]["full_name"] = STUDY_REPO
+    if event == "repository_dispatch":
+        payload["action"] = "factory-sync"  # the type the action answers; GitHub's example has its own
     run = run_action(github, tmp_path, payload, event=event)
     assert run.code == 0, run.log
     assert run.outputs["stage"] == "stage:protocol-development"

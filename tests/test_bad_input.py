@@ -76,10 +76,10 @@ def test_every_example_in_a_study_repository(github, tmp_path, event):
         if event not in IN_A_STUDY:
             assert notices == [f"::notice::event '{event}' is not one factory-sync handles (it acts on "
                                "issues, label, workflow_dispatch and repository_dispatch); nothing to do"]
-        if event in ("workflow_dispatch", "repository_dispatch"):  # a resync of this study, asked by hand
+        if event == "workflow_dispatch":  # a resync of this study, asked by hand
             assert github.log.count("POST", "/graphql") == 1
             assert notices[-1].startswith(f"::notice::{STUDY_REPO}: ")
-        else:  # GitHub's examples name no stage label: nothing to read, nothing to write
+        else:  # GitHub's examples name no stage label (nor this action's dispatch type): nothing to do
             assert len(github.log) == 0, (event, payload.get("action"))
             assert notices[-1].endswith("nothing to do")
 

@@ -20,9 +20,10 @@ import pytest
 import requests
 import yaml
 
-from factory_sync.reconcile import TrackingIssue, claim
-from factory_sync.stage import DEFAULT_CATALOG
-from factory_sync.tracking_issue import split_body
+from factory_sync.model import TrackingIssue
+from factory_sync.planner import claim
+from factory_sync.stages import DEFAULT_CATALOG
+from factory_sync.tracking_body import split_body
 from github_double.portfolio_world import (
     CONFIG_PATH,
     FACTORY_REPO,

@@ -9,8 +9,8 @@ import pytest
 from github import Auth, Github, GithubException, GithubIntegration
 
 from contract.checker import ContractChecker, operation_of, report, subset_operations
-from factory_sync.github_api import App
-from factory_sync.study import LABELS, Piece, build_query
+from factory_sync.app_tokens import App
+from factory_sync.study_query import LABELS, Piece, build_query
 from github_double.demo_world import DEMO_OWNER, FACTORY_REPO, STUDY_REPO, TRACKING_LABEL
 
 PERMISSIONS = {"issues": "write", "metadata": "read"}

@@ -9,20 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actionkit import cells
-from factory_sync.event import EventError, Trigger, is_repo_name, parse_event
-from factory_sync.reconcile import Action, Plan, TrackingIssue, plan
-from factory_sync.stage import DEFAULT_CATALOG, assess
-from factory_sync.study import IssueEvent, Study, StudyIssue
-from factory_sync.tracking_issue import (
-    BODY_LIMIT,
-    END_MARKER,
-    DamagedBlock,
-    begin_marker,
-    body_size,
-    names_study,
-    render_block,
-    split_body,
-)
+from factory_sync.events import EventError, Trigger, parse_study_event
+from factory_sync.github_limits import BODY_LIMIT
+from factory_sync.model import IssueEvent, Study, StudyIssue, TrackingIssue, is_repo_name
+from factory_sync.planner import Action, Plan, Policy, plan
+from factory_sync.stages import DEFAULT_CATALOG, assess
+from factory_sync.tracking_block import body_size, render_block
+from factory_sync.tracking_body import END_MARKER, DamagedBlock, begin_marker, names_study, split_body
 
 FAST = settings(max_examples=150, deadline=None)
 FEWER = settings(max_examples=60, deadline=None)  # for properties that plan several studies each
@@ -79,7 +72,7 @@ people_text = st.text(st.characters(blacklist_characters="`~<", blacklist_catego
 
 
 def plan_for(study: Study, existing: TrackingIssue | None, run_url: str) -> Plan:
-    return plan(study, assess(study, DEFAULT_CATALOG), DEFAULT_CATALOG, existing, run_url, True)
+    return plan(study, assess(study, DEFAULT_CATALOG), existing, Policy(DEFAULT_CATALOG, run_url))
 
 
 def applied(result: Plan) -> TrackingIssue:
@@ -215,7 +208,7 @@ WELL_FORMED = [
     ("label", {"action": "edited", "label": {"name": "stage:a"}, "changes": {"name": {"from": "stage:b"}},
                "repository": REPOSITORY}),
     ("workflow_dispatch", {"inputs": {"study": "OHDSI/Other"}}),
-    ("repository_dispatch", {"action": "resync", "client_payload": {"study": "OHDSI/Other"}}),
+    ("repository_dispatch", {"action": "factory-sync", "client_payload": {"study": "OHDSI/Other"}}),
 ]
 
 
@@ -253,7 +246,7 @@ def damaged_payloads(draw) -> tuple[str, dict]:
 def test_any_payload_gives_a_trigger_or_an_event_error(case):
     event_name, payload = case
     try:
-        trigger = parse_event(event_name, payload, "OHDSI/Study", DEFAULT_CATALOG)
+        trigger = parse_study_event(event_name, payload, "OHDSI/Study", DEFAULT_CATALOG)
     except EventError as error:
         assert "\n" not in str(error)
         return
@@ -265,4 +258,4 @@ def test_any_payload_gives_a_trigger_or_an_event_error(case):
 
 @pytest.mark.parametrize(("event_name", "payload"), WELL_FORMED)
 def test_the_well_formed_payloads_reconcile(event_name, payload):
-    assert parse_event(event_name, payload, "OHDSI/Study", DEFAULT_CATALOG).reconcile
+    assert parse_study_event(event_name, payload, "OHDSI/Study", DEFAULT_CATALOG).reconcile

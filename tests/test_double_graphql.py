@@ -7,7 +7,8 @@ import json
 import pytest
 from github import UnknownObjectException
 
-from factory_sync.study import EVENTS, ISSUES, LABELS, NODE_LIMIT, STUDIES_PER_QUERY, Piece, build_query
+from factory_sync.github_limits import GRAPHQL_NODE_LIMIT
+from factory_sync.study_query import EVENTS, ISSUES, LABELS, STUDIES_PER_QUERY, Piece, build_query
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, STAGE_LABELS, STUDY_REPO
 from github_double.graphql_api import rate_key
 from github_double.world import TimelineEvent, utc
@@ -127,7 +128,7 @@ def test_a_full_batch_of_studies_stays_under_githubs_node_limit(gql):
     text, variables = study_query(copies=STUDIES_PER_QUERY)
     size = data_of(gql, sized(text), variables)["rateLimit"]
     assert size == {"nodeCount": 410_500, "cost": 106}
-    assert size["nodeCount"] <= NODE_LIMIT
+    assert size["nodeCount"] <= GRAPHQL_NODE_LIMIT
     # Eleven studies more would pass the limit: the double refuses the query, as GitHub does.
     body = gql(*study_query(copies=STUDIES_PER_QUERY + 11))
     assert [error["type"] for error in body["errors"]] == ["MAX_NODE_LIMIT_EXCEEDED"]

@@ -25,11 +25,11 @@ import pytest
 
 import reliability
 from actionkit import study_event
-from factory_sync.github_api import RETRIES
+from factory_sync.github_client import RETRIES
+from factory_sync.inputs import read_settings
 from factory_sync.runner import Runner
-from factory_sync.settings import read_settings
-from factory_sync.stage import DEFAULT_CATALOG
-from factory_sync.tracking_issue import END_MARKER, begin_marker, names_study
+from factory_sync.stages import DEFAULT_CATALOG
+from factory_sync.tracking_body import END_MARKER, begin_marker, names_study
 from github_double.demo_world import (
     DEMO_INSTALLATION_ID,
     DEMO_OWNER,

@@ -12,7 +12,9 @@ import pytest
 
 import reliability
 from actionkit import cells, run_action, tracking_issues
-from factory_sync.tracking_issue import BODY_LIMIT, END_MARKER, begin_marker, escape, names_study, split_body
+from factory_sync.github_limits import BODY_LIMIT
+from factory_sync.markdown import escape
+from factory_sync.tracking_body import END_MARKER, begin_marker, names_study, split_body
 from github_double.demo_world import FACTORY_REPO, STUDY_REPO
 from github_double.world import Issue
 from stepkit import Run, run_step

@@ -10,15 +10,10 @@ import re
 from datetime import timedelta
 
 from actionkit import study_event, writes
-from factory_sync.study import EVENTS_PER_PAGE, ISSUES_PER_PAGE, MORE_EVENTS_PER_PAGE
-from factory_sync.tracking_issue import (
-    BODY_LIMIT,
-    END_MARKER,
-    HISTORY_LIMIT,
-    ISSUES_LISTED,
-    begin_marker,
-    body_size,
-)
+from factory_sync.github_limits import BODY_LIMIT
+from factory_sync.study_query import EVENTS_PER_PAGE, ISSUES_PER_PAGE, MORE_EVENTS_PER_PAGE
+from factory_sync.tracking_block import HISTORY_LIMIT, ISSUES_LISTED, body_size
+from factory_sync.tracking_body import END_MARKER, begin_marker
 from github_double.demo_world import FACTORY_REPO, STUDY_REPO
 from github_double.server import GitHubDouble
 from github_double.world import Issue, TimelineEvent, utc

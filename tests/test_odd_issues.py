@@ -15,7 +15,7 @@ import pytest
 
 import reliability
 from actionkit import study_event, tracking_issues, writes
-from factory_sync.tracking_issue import END_MARKER, begin_marker, split_body
+from factory_sync.tracking_body import END_MARKER, begin_marker, split_body
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, FACTORY_REPO, STUDY_REPO
 from github_double.world import Issue
 from stepkit import Run, run_step

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from factory_sync.event import Trigger
+from factory_sync.events import Trigger
+from factory_sync.model import TrackingIssue
 from factory_sync.portfolio import (
     NARROW_LIMIT,
-    TABLE_ROWS,
     Status,
     StudyResult,
     count,
-    describe,
-    failure_message,
     portfolio_of,
-    progress_line,
     reader_repositories,
-    render_summary,
     studies_to_check,
     untracked,
 )
-from factory_sync.reconcile import TrackingIssue
-from factory_sync.tracking_issue import begin_marker
+from factory_sync.summaries import TABLE_ROWS, describe, failure_message, progress_line, render_summary
+from factory_sync.tracking_body import begin_marker
 
 FACTORY = "OHDSI/Factory"
 

@@ -17,8 +17,9 @@ import pytest
 
 import reliability
 from actionkit import ActionRun, run_action, study_event, writes
-from factory_sync.reconcile import Claim, DuplicateTrackingIssues, TrackingIssue, claim, retired
-from factory_sync.tracking_issue import END_MARKER, begin_marker, names_study
+from factory_sync.model import TrackingIssue
+from factory_sync.planner import Claim, DuplicateTrackingIssues, claim, retired
+from factory_sync.tracking_body import END_MARKER, begin_marker, names_study
 from github_double.demo_world import FACTORY_REPO, STUDY_REPO
 from github_double.server import GitHubDouble
 from github_double.world import Issue, utc

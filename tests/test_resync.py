@@ -22,10 +22,12 @@ from actionkit import (
     unmasked,
     writes,
 )
-from factory_sync.github_api import App, Factory, InstallationTokens, rate_limit_wait
-from factory_sync.stage import DEFAULT_CATALOG
-from factory_sync.sync import main
-from factory_sync.tracking_issue import begin_marker
+from factory_sync.app_tokens import App, InstallationTokens
+from factory_sync.factory import Factory
+from factory_sync.main import main
+from factory_sync.stages import DEFAULT_CATALOG
+from factory_sync.study_reader import rate_limit_wait
+from factory_sync.tracking_body import begin_marker
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, FACTORY_REPO, STUDY_REPO
 from github_double.graphql_api import rate_key
 from github_double.server import GitHubDouble

@@ -210,7 +210,6 @@ def test_standard_variables() -> None:
     assert run.api_url == "https://ghe.example.org/api/v3"
     assert run.server_url == "https://ghe.example.org"
     assert run.run_id == "42"
-    assert run.run_attempt == "2"
     assert run.run_url == "https://ghe.example.org/ohdsi/StudyA/actions/runs/42"
     assert run.debug_enabled is True
 
@@ -222,7 +221,6 @@ def test_standard_variables_unset() -> None:
     assert run.api_url == "https://api.github.com"
     assert run.server_url == "https://github.com"
     assert run.run_id is None
-    assert run.run_attempt is None
     assert run.run_url is None
     assert run.debug_enabled is False
 
@@ -441,16 +439,16 @@ def test_annotations() -> None:
     run, out = runner()
     run.notice("Synced")
     run.warning("Label 50%\ndone", title="Stage: unknown, skipped")
-    run.error("Boom", title="Sync failed", file="stages.yml")
+    run.error("Boom", title="Sync failed")
     assert out.getvalue().splitlines() == [
         "::notice::Synced",
         "::warning title=Stage%3A unknown%2C skipped::Label 50%25%0Adone",
-        "::error title=Sync failed,file=stages.yml::Boom",
+        "::error title=Sync failed::Boom",
     ]
     assert commands(out) == [
         ("notice", {}, "Synced"),
         ("warning", {"title": "Stage: unknown, skipped"}, "Label 50%\ndone"),
-        ("error", {"title": "Sync failed", "file": "stages.yml"}, "Boom"),
+        ("error", {"title": "Sync failed"}, "Boom"),
     ]
 
 
@@ -460,13 +458,13 @@ def test_debug() -> None:
     assert out.getvalue() == "::debug::payload:%0A{}\n"
 
 
-@given(message=st.text(), title=st.text(), file=st.text())
-def test_annotation_round_trip(message: str, title: str, file: str) -> None:
+@given(message=st.text(), title=st.text())
+def test_annotation_round_trip(message: str, title: str) -> None:
     run, out = runner()
-    run.warning(message, title=title, file=file)
+    run.warning(message, title=title)
     [(name, properties, data)] = commands(out)
     assert (name, data) == ("warning", message)
-    expected = {key: value.strip() for key, value in (("title", title), ("file", file)) if value.strip()}
+    expected = {"title": title.strip()} if title.strip() else {}
     assert properties == expected
 
 

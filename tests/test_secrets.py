@@ -14,21 +14,13 @@ from collections.abc import Callable
 import pytest
 
 from actionkit import ACTION_DIR, STUDY_REPO, run_action, scan, secrets_of, study_event, tracking_issues
+from factory_sync.app_tokens import App, InstallationTokens, MintRefused, check_private_key, parse_app_id
 from factory_sync.errors import FactorySyncError
-from factory_sync.github_api import (
-    App,
-    Factory,
-    InstallationTokens,
-    MintRefused,
-    check_private_key,
-    connect,
-    installation_repositories,
-    parse_app_id,
-    read_study,
-    send_dispatch,
-)
+from factory_sync.factory import Factory, send_dispatch
+from factory_sync.github_client import connect
+from factory_sync.inputs import read_settings
 from factory_sync.runner import Runner
-from factory_sync.settings import read_settings
+from factory_sync.study_reader import installation_repositories, read_study
 from github_double.demo_world import DEMO_INSTALLATION_ID, FACTORY_REPO, generate_private_key
 
 

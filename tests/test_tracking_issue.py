@@ -3,26 +3,28 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from factory_sync.stage import DEFAULT_CATALOG, assess
-from factory_sync.study import IssueEvent, Study, StudyIssue
-from factory_sync.tracking_issue import (
-    BODY_LIMIT,
-    END_MARKER,
+from factory_sync.github_limits import BODY_LIMIT
+from factory_sync.markdown import escape
+from factory_sync.model import IssueEvent, Study, StudyIssue
+from factory_sync.stages import DEFAULT_CATALOG, assess
+from factory_sync.tracking_block import (
     HISTORY_LIMIT,
     TRACKING_LABEL,
     BodyTooLarge,
+    body_size,
+    desired_labels,
+    new_issue_title,
+    render_block,
+    shown_stage,
+)
+from factory_sync.tracking_body import (
+    END_MARKER,
     DamagedBlock,
     adopt,
     begin_marker,
-    body_size,
-    desired_labels,
-    escape,
     names_study,
-    new_issue_title,
-    render_block,
     same_block,
     shown_in_block,
-    shown_stage,
     split_body,
 )
 

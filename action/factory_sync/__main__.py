@@ -13,7 +13,7 @@ USAGE = "usage: python -m factory_sync {action | sandbox serve | sandbox demo} .
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["action"]:
-        from factory_sync.sync import main as action_main
+        from factory_sync.main import main as action_main
 
         return action_main()
     if argv[:1] == ["sandbox"]:

@@ -12,14 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from factory_sync.app_tokens import App, InstallationTokens, describe_permissions
 from factory_sync.errors import FactorySyncError
-from factory_sync.github_api import App, connect, read_study
-from factory_sync.reconcile import claim
-from factory_sync.resync import factory_of, factory_tokens
+from factory_sync.factory import Factory
+from factory_sync.github_client import Client
+from factory_sync.inputs import Settings
+from factory_sync.planner import claim
+from factory_sync.report import announcer
 from factory_sync.runner import Runner
-from factory_sync.settings import Settings
-from factory_sync.stage import assess
-from factory_sync.tracking_issue import shown_stage
+from factory_sync.stages import assess
+from factory_sync.study_reader import read_study
+from factory_sync.tracking_block import shown_stage
 
 NEEDED = {"issues": "write", "metadata": "read"}
 LOW_RATE_SHARE = 0.1  # warn when less than a tenth of the hourly budget is left
@@ -59,7 +62,8 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def check_health(settings: Settings, runner: Runner, study_repo: str | None) -> int:
+def check_health(settings: Settings, runner: Runner, app: App, reader: Client, study_repo: str | None) -> int:
+    """Run every check, each one's finding in the log and the job summary; 0 when all passed."""
     findings: list[Finding] = []
 
     def check(name: str, step: Callable[[], str | tuple[Verdict, str]], *, needs: str | None = None) -> bool:
@@ -77,9 +81,6 @@ def check_health(settings: Settings, runner: Runner, study_repo: str | None) -> 
         return verdict is not Verdict.FAILED
 
     with runner.group("Health check"):
-        if settings.app_id is None or settings.private_key is None:
-            raise FactorySyncError("mode `check` checks the App: give `app-id` and `private-key`.")
-        app = App(settings.app_id, settings.private_key, settings.api_url, settings.waits)
         check("App sign-in", lambda: f"signed in as {app.name()!r} (app-id {settings.app_id})")
         installation: list[int] = []
 
@@ -92,7 +93,7 @@ def check_health(settings: Settings, runner: Runner, study_repo: str | None) -> 
         def permissions() -> str | tuple[Verdict, str]:
             granted = app.grants(installation[0])
             missing = missing_grants(granted)
-            shown = ", ".join(f"{k}: {v}" for k, v in sorted(granted.items()))
+            shown = describe_permissions(granted)
             if missing:
                 return Verdict.FAILED, (f"the installation grants {shown or 'nothing'}; it lacks "
                                         f"{', '.join(missing)}: give the App these repository permissions "
@@ -100,11 +101,12 @@ def check_health(settings: Settings, runner: Runner, study_repo: str | None) -> 
             return f"granted {shown}"
 
         check("Permissions", permissions, needs="Installation")
-        check("Factory access", lambda: factory_access(settings, runner, study_repo), needs="Permissions")
+        check("Factory access", lambda: factory_access(settings, runner, app, installation[0], study_repo),
+              needs="Permissions")
         if study_repo is None:
             findings.append(Finding("Study access", Verdict.SKIPPED, "run in the Factory: no study to read"))
         else:
-            check("Study access", lambda: study_access(settings, study_repo))
+            check("Study access", lambda: study_access(settings, reader, study_repo))
     for finding in findings:
         runner.info(f"{finding.check}: {finding.verdict} ({finding.detail})")
         if finding.verdict is Verdict.FAILED:
@@ -115,10 +117,12 @@ def check_health(settings: Settings, runner: Runner, study_repo: str | None) -> 
     return 0 if healthy else 1
 
 
-def factory_access(settings: Settings, runner: Runner, study_repo: str | None) -> str | tuple[Verdict, str]:
+def factory_access(settings: Settings, runner: Runner, app: App, installation: int,
+                   study_repo: str | None) -> str | tuple[Verdict, str]:
     """Mint the token a sync would use, list the tracking issues with it, and read its rate limit."""
-    with factory_tokens(settings, runner) as tokens:
-        factory = factory_of(tokens, settings)
+    with InstallationTokens(app, installation, announcer(runner), runner.warning) as tokens:
+        factory = Factory.through(tokens, settings.factory_repo, settings.tracking_label,
+                                  settings.write_interval)
         issues = factory.tracking_issues()
         found = f"{len(issues)} tracking issues labelled {settings.tracking_label!r}"
         if study_repo is not None:
@@ -132,7 +136,7 @@ def factory_access(settings: Settings, runner: Runner, study_repo: str | None) -
     return f"{found}; {budget}"
 
 
-def study_access(settings: Settings, study_repo: str) -> str:
-    study = read_study(connect(settings.token, settings.api_url, waits=settings.waits), study_repo)
+def study_access(settings: Settings, reader: Client, study_repo: str) -> str:
+    study = read_study(reader, study_repo)
     progress = assess(study, settings.catalog)
     return f"{len(study.issues)} stage-labelled issues in {study.repo}; stage: {shown_stage(progress)}"

@@ -1,8 +1,7 @@
-"""The portfolio: which studies a resync checks, and how their results are told.
+"""The portfolio: which studies a resync checks, and what became of each. Plain functions, no I/O.
 
-Plain functions, no I/O. In: the Factory's tracking issues and, when discovering, the repositories
-the App's installation can see. Out: the studies to read, the token's narrowing, progress lines,
-the counts and the job summary.
+In: the Factory's tracking issues and, when discovering, the repositories the App's installation
+can see. Out: the studies to read, the reader token's narrowing, each study's result and the counts.
 """
 
 from __future__ import annotations
@@ -11,13 +10,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from factory_sync.event import Trigger, is_repo_name
-from factory_sync.reconcile import TrackingIssue
-from factory_sync.tracking_issue import escape, names_study
-
-NARROW_LIMIT = 500  # GitHub narrows an installation token to at most this many repositories
-TABLE_ROWS = 300  # rows of a table in the job summary; the log lists every study
-REASON_LIMIT = 400
+from factory_sync.events import Trigger
+from factory_sync.github_limits import NARROW_LIMIT
+from factory_sync.model import TrackingIssue, is_repo_name
+from factory_sync.planner import Action, Plan
+from factory_sync.tracking_body import names_study
 
 
 @dataclass(frozen=True)
@@ -97,6 +94,21 @@ class StudyResult:
     issue: TrackingIssue | None = None  # as it stands after the run (dry run: as it stood)
     changes: tuple[str, ...] = ()
     reason: str = ""  # why it failed
+    stage_label: str | None = None  # the current stage's label; None when not started
+
+
+_STATUS_OF_PLAN = {Action.CREATE: Status.CREATED, Action.UPDATE: Status.UPDATED,
+                   Action.NONE: Status.UNCHANGED, Action.MISSING: Status.UNTRACKED}
+
+
+def result_of(study: str, wanted: Plan, issue: TrackingIssue | None) -> StudyResult:
+    """What became of a study whose plan was carried out (in a dry run: would become)."""
+    return StudyResult(study, _STATUS_OF_PLAN[wanted.action], wanted.stage_before, wanted.stage_after, issue,
+                       wanted.changes, stage_label=wanted.stage_label)
+
+
+def failed(study: str, reason: str) -> StudyResult:
+    return StudyResult(study, Status.FAILED, reason=reason)
 
 
 @dataclass(frozen=True)
@@ -115,80 +127,3 @@ def count(results: Sequence[StudyResult]) -> Counts:
     return Counts(len(results), of(*CHANGED), of(Status.UNCHANGED), of(Status.FAILED), of(Status.UNTRACKED))
 
 
-def describe(result: StudyResult, dry_run: bool) -> str:
-    """What happened to one study, in a few words: `unchanged`, `updated (A -> B)`, `FAILED: why`."""
-    if result.status is Status.FAILED:
-        return f"FAILED: {result.reason}"
-    if result.status is Status.UNCHANGED:
-        return "unchanged"
-    if result.status is Status.UNTRACKED:
-        return f"untracked, at {result.stage_after} (create-missing is false: no tracking issue created)"
-    verb = {Status.CREATED: "create", Status.UPDATED: "update"}[result.status]
-    done = f"would {verb}" if dry_run else f"{verb}d"
-    issue = f" #{result.issue.number}" if result.issue is not None else ""
-    if result.stage_before != result.stage_after:
-        return f"{done}{issue} ({result.stage_before or 'none shown'} -> {result.stage_after})"
-    return f"{done}{issue} ({'; '.join(result.changes)})"
-
-
-def progress_line(index: int, total: int, result: StudyResult, dry_run: bool) -> str:
-    """E.g. `[120/1000] org/Study: unchanged`."""
-    return f"[{index}/{total}] {result.study}: {describe(result, dry_run)}"
-
-
-def failure_message(results: Sequence[StudyResult]) -> str:
-    """The run's closing error when studies failed."""
-    failed = [result.study for result in results if result.status is Status.FAILED]
-    named = ", ".join(failed[:10]) + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
-    return (f"{len(failed)} of {len(results)} studies failed: {named}. The others were checked; the job "
-            "summary says why each failed. Fix those and run again: a resync writes only what differs.")
-
-
-def render_summary(results: Sequence[StudyResult], title: str, dry_run: bool,
-                   notes: Sequence[str] = ()) -> str:
-    """The job summary of a resync: counts, then the studies that changed, failed or are untracked."""
-    counts = count(results)
-    lines = [f"### factory-sync: {title}", ""]
-    if dry_run:
-        lines += ["Dry run: nothing was written; *changed* counts what a run would write.", ""]
-    lines += ["| checked | changed | unchanged | failed | untracked |",
-              "| ---: | ---: | ---: | ---: | ---: |",
-              f"| {counts.checked} | {counts.changed} | {counts.unchanged} | {counts.failed} | "
-              f"{counts.untracked} |", ""]
-    lines += [f"{note}" for note in notes] + ([""] if notes else [])
-    changed = [result for result in results if result.status in CHANGED]
-    lines += _table(f"Changed ({len(changed)})", ["Study", "Stage before", "Stage after", "Tracking issue",
-                                                  "What changed"],
-                    [[_code(r.study), _text(r.stage_before or "none shown"), _text(r.stage_after or ""),
-                      _issue_link(r.issue) or ("(new)" if dry_run else ""),
-                      "<br>".join(_text(change) for change in r.changes)] for r in changed])
-    failed = [result for result in results if result.status is Status.FAILED]
-    lines += _table(f"Failed ({len(failed)})", ["Study", "Why"],
-                    [[_code(r.study), _text(r.reason, REASON_LIMIT)] for r in failed])
-    missing = [result for result in results if result.status is Status.UNTRACKED]
-    lines += _table(f"Untracked ({len(missing)}): stage-labelled issues but no tracking issue; "
-                    "`create-missing: true` creates one", ["Study", "Stage"],
-                    [[_code(r.study), _text(r.stage_after or "")] for r in missing])
-    return "\n".join(lines) + "\n"
-
-
-def _table(heading: str, columns: list[str], rows: list[list[str]]) -> list[str]:
-    if not rows:
-        return []
-    lines = [f"#### {heading}", "", "| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows[:TABLE_ROWS]]
-    if len(rows) > TABLE_ROWS:
-        lines.append(f"\n… and {len(rows) - TABLE_ROWS} more: the log lists every study.")
-    return [*lines, ""]
-
-
-def _code(repo: str) -> str:
-    return f"`{repo}`" if is_repo_name(repo) else _text(repo)
-
-
-def _text(text: str, limit: int = 200) -> str:
-    return escape(text, limit)
-
-
-def _issue_link(issue: TrackingIssue | None) -> str:
-    return f"[#{issue.number}]({issue.url})" if issue is not None else ""

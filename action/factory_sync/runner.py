@@ -27,6 +27,8 @@ from contextlib import contextmanager
 from typing import Any, TextIO
 
 from factory_sync.errors import FactorySyncError
+from factory_sync.events import json_kind
+from factory_sync.github_limits import EVENT_PAYLOAD_LIMIT
 
 # Booleans as YAML 1.2's core schema spells them, as @actions/core's getBooleanInput accepts them.
 _TRUE = ("true", "True", "TRUE")
@@ -37,9 +39,6 @@ DEFAULT_SERVER_URL = "https://github.com"
 
 # A name the runner's file-command parser would split differently from what we meant.
 _BAD_OUTPUT_NAME = re.compile(r"[=<\r\n]")
-
-# GitHub caps webhook payloads at 25 MB: a larger event file was not written by the runner.
-EVENT_SIZE_LIMIT = 25 * 1024 * 1024
 
 
 class InputError(FactorySyncError):
@@ -131,16 +130,16 @@ class Runner:
             )
         try:
             with open(path, "rb") as file:
-                data = file.read(EVENT_SIZE_LIMIT + 1)
+                data = file.read(EVENT_PAYLOAD_LIMIT + 1)
             # A byte order mark is how some editors and shells start UTF-8 files written by hand.
             text = data.decode("utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(f"The event payload file does not exist: {path} (GITHUB_EVENT_PATH).") from None
+        except FileNotFoundError as error:
+            raise InputError(f"The event payload file does not exist: {path} (GITHUB_EVENT_PATH).") from error
         except (OSError, UnicodeDecodeError) as error:
-            raise InputError(f"Cannot read the event payload {path} (GITHUB_EVENT_PATH): {error}.") from None
-        if len(data) > EVENT_SIZE_LIMIT:
+            raise InputError(f"Cannot read the event payload {path} (GITHUB_EVENT_PATH): {error}.") from error
+        if len(data) > EVENT_PAYLOAD_LIMIT:
             raise InputError(
-                f"The event payload {path} (GITHUB_EVENT_PATH) is larger than {EVENT_SIZE_LIMIT // 2**20} "
+                f"The event payload {path} (GITHUB_EVENT_PATH) is larger than {EVENT_PAYLOAD_LIMIT // 2**20} "
                 "MB, GitHub's limit for an event: it is not an event GitHub sent."
             )
         if not text.strip():
@@ -150,21 +149,21 @@ class Runner:
         except json.JSONDecodeError as error:
             raise InputError(
                 f"The event payload {path} (GITHUB_EVENT_PATH) is not valid JSON: {error}."
-            ) from None
-        except RecursionError:
+            ) from error
+        except RecursionError as error:
             raise InputError(
                 f"The event payload {path} (GITHUB_EVENT_PATH) nests arrays or objects too deeply to read: "
                 "it is not an event GitHub sent."
-            ) from None
-        except ValueError:  # not a JSONDecodeError: an integer of more digits than Python converts
+            ) from error
+        except ValueError as error:  # not a JSONDecodeError: an integer of more digits than Python converts
             raise InputError(
                 f"The event payload {path} (GITHUB_EVENT_PATH) holds a number with too many digits to read: "
                 "it is not an event GitHub sent."
-            ) from None
+            ) from error
         if not isinstance(payload, dict):
             raise InputError(
                 f"The event payload {path} (GITHUB_EVENT_PATH) is not a JSON object "
-                f"but {_json_kind(payload)}."
+                f"but {json_kind(payload, document=True)}."
             )
         return payload
 
@@ -184,10 +183,6 @@ class Runner:
     @property
     def run_id(self) -> str | None:
         return self._env.get("GITHUB_RUN_ID") or None
-
-    @property
-    def run_attempt(self) -> str | None:
-        return self._env.get("GITHUB_RUN_ATTEMPT") or None
 
     @property
     def run_url(self) -> str | None:
@@ -250,14 +245,14 @@ class Runner:
         """A line shown only when the run has debug logging on."""
         self._command("debug", message)
 
-    def notice(self, message: str, title: str | None = None, file: str | None = None) -> None:
-        self._annotation("notice", message, title, file)
+    def notice(self, message: str, title: str | None = None) -> None:
+        self._annotation("notice", message, title)
 
-    def warning(self, message: str, title: str | None = None, file: str | None = None) -> None:
-        self._annotation("warning", message, title, file)
+    def warning(self, message: str, title: str | None = None) -> None:
+        self._annotation("warning", message, title)
 
-    def error(self, message: str, title: str | None = None, file: str | None = None) -> None:
-        self._annotation("error", message, title, file)
+    def error(self, message: str, title: str | None = None) -> None:
+        self._annotation("error", message, title)
 
     @contextmanager
     def group(self, title: str) -> Iterator[None]:
@@ -273,10 +268,10 @@ class Runner:
         for line in text.splitlines() or [""]:
             self._write(_defuse(line))
 
-    def _annotation(self, kind: str, message: str, title: str | None, file: str | None) -> None:
+    def _annotation(self, kind: str, message: str, title: str | None) -> None:
         # The runner trims the properties and drops empty ones; doing it here keeps what is sent exact.
-        properties = {"title": (title or "").strip(), "file": (file or "").strip()}
-        self._command(kind, message, {key: value for key, value in properties.items() if value})
+        title = (title or "").strip()
+        self._command(kind, message, {"title": title} if title else {})
 
     def _command(self, name: str, data: str, properties: Mapping[str, str] | None = None) -> None:
         props = ",".join(f"{key}={_escape_property(value)}" for key, value in (properties or {}).items())
@@ -298,15 +293,6 @@ def _input_variable(name: str) -> str:
     # Composite steps get their inputs only through the step's env:, named this way in action.yml.
     return "INPUT_" + name.upper().replace("-", "_").replace(" ", "_")
 
-
-def _json_kind(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return "a string" if isinstance(value, str) else "an array"
 
 
 def _append(path: str, text: str) -> None:

@@ -2,17 +2,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from factory_sync.stage import (
+from factory_sync.model import IssueEvent, Study, StudyIssue, is_stage_label
+from factory_sync.stages import (
     DEFAULT_CATALOG,
     Catalog,
     CatalogError,
     Stage,
-    Status,
+    StageStatus,
     assess,
-    is_stage_label,
     load_catalog,
 )
-from factory_sync.study import IssueEvent, Study, StudyIssue
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
 BASE, PROTOCOL, PHENOTYPE, ANALYSIS, EXECUTION, RESULTS = (stage.label for stage in DEFAULT_CATALOG.stages)
@@ -125,7 +124,7 @@ def test_a_study_without_stage_issues_has_not_started():
 
 def test_an_open_issue_puts_its_stage_in_progress():
     progress = assess(study(issue(1, BASE)), DEFAULT_CATALOG)
-    assert progress.stages[0].status is Status.IN_PROGRESS
+    assert progress.stages[0].status is StageStatus.IN_PROGRESS
     assert progress.current == DEFAULT_CATALOG.stages[0]
     assert progress.started
 
@@ -151,7 +150,7 @@ def test_skipped_stages_stay_pending():
 
 def test_a_stage_is_complete_only_when_all_its_issues_are_closed():
     progress = assess(study(issue(1, BASE, open=False, closed=1), issue(2, BASE)), DEFAULT_CATALOG)
-    assert progress.stages[0].status is Status.IN_PROGRESS
+    assert progress.stages[0].status is StageStatus.IN_PROGRESS
     assert progress.stages[0].completed is None
 
 
@@ -183,7 +182,7 @@ def test_completed_is_the_latest_close_among_the_stage_issues():
     issues = (issue(1, BASE, open=False, closed=4), issue(2, BASE, open=False, closed=9),
               issue(3, BASE, open=False, closed=7))
     entry = assess(study(*issues), DEFAULT_CATALOG).stages[0]
-    assert entry.status is Status.COMPLETE
+    assert entry.status is StageStatus.COMPLETE
     assert entry.completed == day(9)
 
 

@@ -3,15 +3,15 @@ the answers are built here in GitHub's shape (the double's answers are tested in
 
 from __future__ import annotations
 
-from factory_sync.study import (
+from factory_sync.failures import Failure, FailureKind
+from factory_sync.github_limits import GRAPHQL_NODE_LIMIT
+from factory_sync.study_query import (
     EVENTS,
     ISSUES,
     LABELS,
-    NODE_LIMIT,
     PIECES_PER_QUERY,
     QUERY_NODE_BUDGET,
     STUDIES_PER_QUERY,
-    ReadFailure,
     StudyReading,
 )
 
@@ -51,7 +51,7 @@ def test_first_pages_go_fifty_studies_to_a_query_within_githubs_node_limit():
     while (query := reading.next_query()) is not None:
         queries.append(query)
     assert [len(q.pieces) for q in queries] == [STUDIES_PER_QUERY, STUDIES_PER_QUERY, 20]
-    assert all(q.nodes <= QUERY_NODE_BUDGET <= NODE_LIMIT for q in queries)
+    assert all(q.nodes <= QUERY_NODE_BUDGET <= GRAPHQL_NODE_LIMIT for q in queries)
     assert queries[0].nodes == 410_500
     first = queries[0]
     assert first.variables["o0"] == "o" and first.variables["n0"] == "s000" and first.variables["c0"] is None
@@ -101,23 +101,25 @@ def test_an_error_under_one_alias_fails_only_that_study():
     ])
     assert list(reading.studies) == ["o/a"]
     assert reading.failures == {
-        "o/missing": ReadFailure(404, "GitHub answered 404 (Could not resolve to a Repository with the name "
-                                      "'o/missing'.)"),
-        "o/secret": ReadFailure(403, "GitHub answered 403 (Resource not accessible by integration)"),
+        "o/missing": Failure(FailureKind.ANSWERED, 404,
+                             "GitHub answered 404 (Could not resolve to a Repository with the name "
+                             "'o/missing'.)"),
+        "o/secret": Failure(FailureKind.ANSWERED, 403,
+                            "GitHub answered 403 (Resource not accessible by integration)"),
     }
 
 
 def test_a_failed_query_is_sent_again_one_study_at_a_time():
     reading = StudyReading(["o/a", "o/bad", "o/c"])
-    reading.query_failed(reading.next_query(), ReadFailure(502, "GitHub answered 502"))
+    reading.query_failed(reading.next_query(), Failure(FailureKind.ANSWERED, 502, "GitHub answered 502"))
     alone = [reading.next_query() for _ in range(3)]
     assert [[p.repo for p in q.pieces] for q in alone] == [["o/a"], ["o/bad"], ["o/c"]]
     assert all(q.pieces[0].alone for q in alone)
     reading.answered(alone[0], {"s0": repository("o/a", [])}, [])
-    reading.query_failed(alone[1], ReadFailure(502, "GitHub answered 502"))
+    reading.query_failed(alone[1], Failure(FailureKind.ANSWERED, 502, "GitHub answered 502"))
     reading.answered(alone[2], {"s0": repository("o/c", [])}, [])
     assert set(reading.studies) == {"o/a", "o/c"}
-    assert reading.failures == {"o/bad": ReadFailure(502, "GitHub answered 502")}
+    assert reading.failures == {"o/bad": Failure(FailureKind.ANSWERED, 502, "GitHub answered 502")}
 
 
 def test_an_answer_without_data_fails_the_query_as_a_whole():
@@ -131,7 +133,7 @@ def test_when_github_keeps_failing_the_reading_stops():
     sent = 0
     while (query := reading.next_query()) is not None:
         sent += 1
-        reading.query_failed(query, ReadFailure(503, "GitHub answered 503"))
+        reading.query_failed(query, Failure(FailureKind.ANSWERED, 503, "GitHub answered 503"))
     assert sent == 5  # one batch, then four of its studies alone
     assert len(reading.failures) == 200 and not reading.studies
     assert reading.failures["o/s199"].answer == (
@@ -143,7 +145,7 @@ def test_a_refused_query_is_sent_again_as_it_was_and_giving_up_fails_what_is_lef
     query = reading.next_query()
     reading.requeue(query)
     assert reading.next_query().pieces == query.pieces
-    reading.give_up(ReadFailure(403, "rate limit used up"))
+    reading.give_up(Failure(FailureKind.ANSWERED, 403, "rate limit used up"))
     assert reading.next_query() is None and set(reading.failures) == {"o/a", "o/b"}
 
 

@@ -13,15 +13,10 @@ from enum import StrEnum
 import yaml
 
 from factory_sync.errors import FactorySyncError
-from factory_sync.study import STAGE_PREFIX, Study, StudyIssue
-
-LABEL_LIMIT = 50  # GitHub rejects longer label names
+from factory_sync.github_limits import LABEL_NAME_LIMIT
+from factory_sync.model import STAGE_PREFIX, Study, StudyIssue, is_stage_label
 
 CATALOG_FORMAT = 'stages: [{label: "stage:base-camp", name: "Base Camp"}, ...]'
-
-
-def is_stage_label(name: str) -> bool:
-    return name.lower().startswith(STAGE_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -101,9 +96,9 @@ def _stage(entry: object, number: int, source: str) -> Stage:
         raise CatalogError(f"{where} label {label!r} must start with 'stage:', e.g. 'stage:{label}'")
     if len(label) == len(STAGE_PREFIX):
         raise CatalogError(f"{where} label {label!r} needs a name after 'stage:', e.g. 'stage:base-camp'")
-    if len(label) > LABEL_LIMIT:
+    if len(label) > LABEL_NAME_LIMIT:
         raise CatalogError(f"{where} label {label!r} is {len(label)} characters; GitHub allows at most "
-                           f"{LABEL_LIMIT}, shorten it")
+                           f"{LABEL_NAME_LIMIT}, shorten it")
     if not isinstance(name, str) or not name.strip():
         raise CatalogError(f'{where} ({label}) has no name; add name: "..."')
     if "\n" in name or "\r" in name:
@@ -120,7 +115,7 @@ def _reject_duplicates(values: list[str], what: str, source: str) -> None:
                                f"(case-insensitive); keep one")
 
 
-class Status(StrEnum):
+class StageStatus(StrEnum):
     PENDING = "pending"
     IN_PROGRESS = "in progress"
     COMPLETE = "complete"
@@ -129,7 +124,7 @@ class Status(StrEnum):
 @dataclass(frozen=True)
 class StageProgress:
     stage: Stage
-    status: Status
+    status: StageStatus
     started: datetime | None  # when its label was first applied to any of its issues
     completed: datetime | None  # when a complete stage's last issue was closed
     issues: tuple[StudyIssue, ...]  # the study issues carrying its label, by number
@@ -160,12 +155,12 @@ def _stage_progress(stage: Stage, issues: list[StudyIssue]) -> StageProgress:
     label = stage.label.lower()
     carriers = tuple(issue for issue in issues if label in (name.lower() for name in issue.labels))
     if not carriers:
-        return StageProgress(stage, Status.PENDING, None, None, ())
+        return StageProgress(stage, StageStatus.PENDING, None, None, ())
     started = min(_labelled_at(issue, label) for issue in carriers)
     if any(issue.open for issue in carriers):
-        return StageProgress(stage, Status.IN_PROGRESS, started, None, carriers)
+        return StageProgress(stage, StageStatus.IN_PROGRESS, started, None, carriers)
     closes = [closed for issue in carriers if (closed := _closed_at(issue)) is not None]
-    return StageProgress(stage, Status.COMPLETE, started, max(closes, default=None), carriers)
+    return StageProgress(stage, StageStatus.COMPLETE, started, max(closes, default=None), carriers)
 
 
 def _labelled_at(issue: StudyIssue, label: str) -> datetime:
@@ -181,10 +176,10 @@ def _closed_at(issue: StudyIssue) -> datetime | None:
 
 
 def _current(stages: tuple[StageProgress, ...]) -> tuple[Stage | None, bool]:
-    in_progress = [index for index, entry in enumerate(stages) if entry.status is Status.IN_PROGRESS]
+    in_progress = [index for index, entry in enumerate(stages) if entry.status is StageStatus.IN_PROGRESS]
     if in_progress:
         return stages[in_progress[-1]].stage, False
-    complete = [index for index, entry in enumerate(stages) if entry.status is Status.COMPLETE]
+    complete = [index for index, entry in enumerate(stages) if entry.status is StageStatus.COMPLETE]
     if not complete:
         return None, False
     if complete[-1] == len(stages) - 1:

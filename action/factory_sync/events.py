@@ -1,8 +1,9 @@
 """Which study an event names, and whether it can have changed that study's stages.
 
-In a study repository an event concerns that study (`parse_event`). In the Factory repository
+In a study repository an event concerns that study (`parse_study_event`). In the Factory repository
 itself, `workflow_dispatch`, `schedule` and `repository_dispatch` ask for a resync of one study or
-of all of them (`parse_factory_event`).
+of all of them (`parse_factory_event`). Dispatches are read by one set of rules on both sides
+(`_requested`); only what an absent study means differs.
 
 Deciding "not relevant" only saves a run; reconciling is always safe. So when a payload leaves
 out a field GitHub documents as optional (an issue's labels, the label of a labeled event), the
@@ -11,22 +12,25 @@ event counts as relevant; a field of the wrong type is an error.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from factory_sync.errors import FactorySyncError
-from factory_sync.stage import Catalog, is_stage_label
+from factory_sync.model import is_repo_name, is_stage_label
+from factory_sync.stages import Catalog
 
-_REPO_NAME = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-_NAME_LIMIT = 100  # GitHub's longest repository name; account names are shorter
+DISPATCH_EVENT_TYPE = "factory-sync"  # the repository_dispatch type answered (input dispatch-event-type)
 
 # Issue actions that matter when the issue carries a stage label: they change whether the stage
 # is in progress or complete, what its issue is called, or whether the study still has the issue.
 _STAGED_ACTIONS = ("closed", "reopened", "deleted", "transferred", "edited", "opened")
 
-_KIND_NAMES = {str: "a string", int: "a number", float: "a decimal number", list: "a list", dict: "an object"}
+# How a message names a JSON value's kind: as a payload's field, and as a whole document.
+_KIND_NAMES = {str: ("a string", "a string"), int: ("a number", "a number"),
+               float: ("a decimal number", "a number"), list: ("a list", "an array"),
+               dict: ("an object", "an object"), bool: ("true/false", "a boolean"),
+               type(None): ("missing", "null")}
 SHOWN_LIMIT = 60  # longest piece of payload text quoted in a notice or an error
 
 
@@ -40,31 +44,44 @@ class Trigger:
     reconcile: bool
     notice: str  # one line for the log: what the event is and what happens
     all_studies: bool = False  # a resync of every study (a run in the Factory only)
+    event: str = field(default="", compare=False)  # the event's name, e.g. schedule
 
 
-def is_repo_name(text: str) -> bool:
-    """owner/name as GitHub spells repositories (each part at most 100 characters)."""
-    return (bool(_REPO_NAME.fullmatch(text))
-            and not any(part in (".", "..") or len(part) > _NAME_LIMIT for part in text.split("/")))
+def json_kind(value: object, document: bool = False) -> str:
+    """How a message names a value's kind: as a payload's field ("missing", "a list") or, with
+    `document`, as a whole JSON document ("null", "an array")."""
+    names = _KIND_NAMES.get(type(value))
+    return names[document] if names else type(value).__name__
 
 
-def parse_event(event_name: str, payload: object, repository: str, catalog: Catalog) -> Trigger:
+def parse_study_event(event_name: str, payload: object, repository: str | None, catalog: Catalog,
+                      event_type: str = DISPATCH_EVENT_TYPE) -> Trigger:
     """The trigger for one workflow run; `repository` is GITHUB_REPOSITORY, where the workflow runs.
 
     Any `stage:` label counts, in the catalog or not: a label missing from it must still be reported.
     """
     _check_event_name(event_name)
-    handler = _HANDLERS.get(event_name)
-    if handler is None:
+    if event_name not in _HANDLERS and event_name not in _DISPATCHES:
         return Trigger(None, False, f"event {_shown(event_name)} is not one factory-sync handles (it acts "
                                     "on issues, label, workflow_dispatch and repository_dispatch); "
-                                    "nothing to do")
+                                    "nothing to do", event=event_name)
     if not isinstance(payload, dict):
-        raise EventError(f"{event_name} event payload is {_kind(payload)}, expected an object")
-    return handler(payload, repository, catalog)
+        raise EventError(f"{event_name} event payload is {json_kind(payload)}, expected an object")
+    if event_name in _DISPATCHES:
+        trigger = _dispatch(event_name, payload, event_type, every_when_unnamed=False)
+        if trigger.reconcile and trigger.study is None:
+            study = _repo(repository, "GITHUB_REPOSITORY")
+            trigger = Trigger(study, True, f"{event_name}: resync of {study} requested")
+    else:
+        trigger = _HANDLERS[event_name](payload, repository, catalog)
+    return _named(trigger, event_name)
 
 
-def _issues(payload: dict, repository: str, catalog: Catalog) -> Trigger:
+def _named(trigger: Trigger, event_name: str) -> Trigger:
+    return Trigger(trigger.study, trigger.reconcile, trigger.notice, trigger.all_studies, event=event_name)
+
+
+def _issues(payload: dict, repository: str | None, catalog: Catalog) -> Trigger:
     action = _at(payload, "action", str, "issues")
     study = _study(payload, repository, "issues")
     number = _at(payload, "issue.number", int, "issues")
@@ -93,7 +110,7 @@ def _issues(payload: dict, repository: str, catalog: Catalog) -> Trigger:
     return Trigger(study, True, f"{study}#{number} {action}, carrying {_listed(stage_labels)}")
 
 
-def _label(payload: dict, repository: str, catalog: Catalog) -> Trigger:
+def _label(payload: dict, repository: str | None, catalog: Catalog) -> Trigger:
     """A renamed or deleted stage label changes the study's issues without any issues event."""
     action = _at(payload, "action", str, "label")
     study = _study(payload, repository, "label")
@@ -107,63 +124,60 @@ def _label(payload: dict, repository: str, catalog: Catalog) -> Trigger:
                    f"label.{_plain(action)} of {_shown(name)} does not change stages; nothing to do")
 
 
-def _workflow_dispatch(payload: dict, repository: str, catalog: Catalog) -> Trigger:
-    requested = _at(payload, "inputs.study", str, "workflow_dispatch", optional=True)
-    return _dispatch("workflow_dispatch", "input 'study'", requested, repository)
-
-
-def _repository_dispatch(payload: dict, repository: str, catalog: Catalog) -> Trigger:
-    requested = _at(payload, "client_payload.study", str, "repository_dispatch", optional=True)
-    return _dispatch("repository_dispatch", "client_payload.study", requested, repository)
-
-
-def _dispatch(event: str, field: str, requested: str | None, repository: str) -> Trigger:
-    """A requested resync: of the study it names, else of the repository the workflow runs in."""
-    if requested is not None and requested.strip():
-        study = _repo(requested.strip(), f"{event} {field}")
-    else:
-        study = _repo(repository, "GITHUB_REPOSITORY")
-    return Trigger(study, True, f"{event}: resync of {study} requested")
-
-
-def parse_factory_event(event_name: str, payload: object, event_type: str) -> Trigger:
+def parse_factory_event(event_name: str, payload: object, event_type: str = DISPATCH_EVENT_TYPE) -> Trigger:
     """The trigger for a run in the Factory repository: a resync of one study, or of every study.
 
     `event_type` is the repository_dispatch type this action answers (input `dispatch-event-type`).
     """
     _check_event_name(event_name)
     if event_name == "schedule":
-        return Trigger(None, True, "schedule: resync of every study", all_studies=True)
-    if event_name not in ("workflow_dispatch", "repository_dispatch"):
+        return Trigger(None, True, "schedule: resync of every study", all_studies=True, event=event_name)
+    if event_name not in _DISPATCHES:
         return Trigger(None, False, f"event {_shown(event_name)} in the Factory repository does not ask "
                                     "for a resync (workflow_dispatch, schedule and repository_dispatch do); "
-                                    "nothing to do")
+                                    "nothing to do", event=event_name)
     if not isinstance(payload, dict):
-        raise EventError(f"{event_name} event payload is {_kind(payload)}, expected an object")
-    if event_name == "workflow_dispatch":
-        requested = _at(payload, "inputs.study", str, event_name, optional=True)
-        if requested is None or not requested.strip():
+        raise EventError(f"{event_name} event payload is {json_kind(payload)}, expected an object")
+    return _named(_dispatch(event_name, payload, event_type, every_when_unnamed=True), event_name)
+
+
+_DISPATCHES = ("workflow_dispatch", "repository_dispatch")
+_WANTED = 'send {"study": "owner/name"} for one study or {"all": true} for every study'
+
+
+def _dispatch(event: str, payload: dict, event_type: str, every_when_unnamed: bool) -> Trigger:
+    """A requested resync, by the same rules in a study repository and in the Factory: the study a
+    dispatch names, or every study (`{"all": true}`; a workflow_dispatch without a study, in the
+    Factory); study None when it names none and that means the repository the workflow runs in."""
+    if event == "workflow_dispatch":
+        requested = _at(payload, "inputs.study", str, event, optional=True)
+        if requested is not None and requested.strip():
+            study = _repo(requested.strip(), "workflow_dispatch input 'study'")
+            return Trigger(study, True, f"workflow_dispatch: resync of {study} requested")
+        if every_when_unnamed:
             return Trigger(None, True, "workflow_dispatch: resync of every study", all_studies=True)
-        study = _repo(requested.strip(), "workflow_dispatch input 'study'")
-        return Trigger(study, True, f"workflow_dispatch: resync of {study} requested")
-    action = _at(payload, "action", str, event_name, optional=True)
+        return Trigger(None, True, "")
+    action = _at(payload, "action", str, event, optional=True)
     if action is not None and action != event_type:
         return Trigger(None, False, f"repository_dispatch of type {_shown(action)}, not {event_type!r}; "
                                     "nothing to do")
-    wanted = 'send {"study": "owner/name"} for one study or {"all": true} for every study'
-    if _at(payload, "client_payload", dict, event_name, optional=True) is None:
-        raise EventError(f"repository_dispatch payload has no client_payload: {wanted}")
-    requested = _at(payload, "client_payload.study", str, event_name, optional=True)
+    if _at(payload, "client_payload", dict, event, optional=True) is None:
+        if not every_when_unnamed:
+            return Trigger(None, True, "")
+        raise EventError(f"repository_dispatch payload has no client_payload: {_WANTED}")
+    requested = _at(payload, "client_payload.study", str, event, optional=True)
     every = payload["client_payload"].get("all")
     if every is not None and not isinstance(every, bool):
-        raise EventError(f"repository_dispatch payload: 'client_payload.all' is {_kind(every)}, "
+        raise EventError(f"repository_dispatch payload: 'client_payload.all' is {json_kind(every)}, "
                          "expected true or false")
     if requested is not None and every:
-        raise EventError(f"repository_dispatch client_payload names a study and asks for all; {wanted}")
-    if every:
+        raise EventError(f"repository_dispatch client_payload names a study and asks for all; {_WANTED}")
+    if every and every_when_unnamed:
         return Trigger(None, True, "repository_dispatch: resync of every study", all_studies=True)
-    if requested is None:
-        raise EventError(f"repository_dispatch client_payload names no study: {wanted}")
+    if requested is None or not requested.strip():
+        if not every_when_unnamed:
+            return Trigger(None, True, "")
+        raise EventError(f"repository_dispatch client_payload names no study: {_WANTED}")
     study = _repo(requested.strip(), "repository_dispatch client_payload.study")
     return Trigger(study, True, f"repository_dispatch: resync of {study} requested")
 
@@ -173,15 +187,10 @@ def is_factory(repository: str | None, factory_repo: str) -> bool:
     return (repository or "").lower() == factory_repo.lower()
 
 
-_HANDLERS: dict[str, Callable[[dict, str, Catalog], Trigger]] = {
-    "issues": _issues,
-    "label": _label,
-    "workflow_dispatch": _workflow_dispatch,
-    "repository_dispatch": _repository_dispatch,
-}
+_HANDLERS: dict[str, Callable[[dict, str | None, Catalog], Trigger]] = {"issues": _issues, "label": _label}
 
 
-def _study(payload: dict, repository: str, event: str) -> str:
+def _study(payload: dict, repository: str | None, event: str) -> str:
     if payload.get("repository") is None:
         return _repo(repository, "GITHUB_REPOSITORY")
     return _repo(_at(payload, "repository.full_name", str, event), f"{event} payload 'repository.full_name'")
@@ -239,19 +248,13 @@ def _at(payload: dict, path: str, kind: type, event: str, optional: bool = False
         if value is None and optional:
             return None
         if not isinstance(value, dict):
-            raise EventError(f"{event} payload: {'.'.join(walked)!r} is {_kind(value)}, expected an object")
+            raise EventError(f"{event} payload: {'.'.join(walked)!r} is {json_kind(value)}, "
+                             "expected an object")
         walked.append(key)
         value = value.get(key)
     if value is None and optional:
         return None
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise EventError(f"{event} payload: {path!r} is {_kind(value)}, expected {_KIND_NAMES[kind]}")
+        raise EventError(f"{event} payload: {path!r} is {json_kind(value)}, expected {_KIND_NAMES[kind][0]}")
     return value
 
-
-def _kind(value: object) -> str:
-    if value is None:
-        return "missing"
-    if isinstance(value, bool):
-        return "true/false"
-    return _KIND_NAMES.get(type(value), type(value).__name__)

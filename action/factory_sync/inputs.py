@@ -2,30 +2,36 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from factory_sync.app_tokens import check_private_key, parse_app_id
 from factory_sync.errors import FactorySyncError
-from factory_sync.github_api import (
+from factory_sync.events import DISPATCH_EVENT_TYPE
+from factory_sync.github_client import (
+    MAX_RATE_LIMIT_WAIT,
     RETRY_BACKOFF,
     SECONDARY_RATE_WAIT,
     TIMEOUT_SECONDS,
+    WRITE_INTERVAL,
     Waits,
-    check_private_key,
-    parse_app_id,
 )
+from factory_sync.github_limits import EVENT_TYPE_LIMIT
+from factory_sync.model import is_repo_name
+from factory_sync.planner import Policy
 from factory_sync.runner import Runner
-from factory_sync.stage import DEFAULT_CATALOG, Catalog, load_catalog
+from factory_sync.stages import DEFAULT_CATALOG, Catalog, load_catalog
+from factory_sync.tracking_block import TRACKING_LABEL
 
-REPO_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 MODES = ("sync", "dispatch", "check")
-EVENT_TYPE_LIMIT = 100  # GitHub's limit on a repository_dispatch event type
 WRITE_INTERVAL_LIMIT = 60.0
 HTTP_TIMEOUT_LIMITS = (1, 600)  # whole seconds: PyGithub takes no fractions
-RATE_LIMIT_WAIT_LIMIT = 900.0  # MAX_RATE_LIMIT_WAIT: the longest single wait of a run
 RETRY_BACKOFF_LIMIT = 60.0
+# Where an empty app-id or private-key usually comes from.
+EMPTY_BECAUSE = ("a secret read as `vars.` (or a variable read as `secrets.`) gives exactly that: store "
+                 "the App's id as a variable and its key as a secret (Settings > Secrets and variables > "
+                 "Actions), or check the name")
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,8 @@ class Settings:
     run_url: str | None
     mode: str = "sync"  # sync: write the tracking issue; dispatch: ask the Factory to
     discover: bool = False  # a resync also looks for untracked studies among the installation's repos
-    dispatch_event_type: str = "factory-sync"
-    write_interval: float = 1.0  # seconds between writes, as GitHub asks
+    dispatch_event_type: str = DISPATCH_EVENT_TYPE
+    write_interval: float = WRITE_INTERVAL  # seconds between writes, as GitHub asks
     http_timeout: int = TIMEOUT_SECONDS  # seconds to wait for one answer from GitHub
     rate_limit_wait: float = SECONDARY_RATE_WAIT  # after a secondary rate limit without Retry-After
     retry_backoff: float = RETRY_BACKOFF  # between retries after a 5xx, a dropped connection, a timeout
@@ -53,6 +59,10 @@ class Settings:
     @property
     def waits(self) -> Waits:
         return Waits(timeout=self.http_timeout, rate_limit=self.rate_limit_wait, backoff=self.retry_backoff)
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.catalog, self.run_url, self.create_missing, self.tracking_label)
 
 
 def read_settings(runner: Runner) -> Settings:
@@ -62,9 +72,12 @@ def read_settings(runner: Runner) -> Settings:
     runner.mask(private_key)
     runner.mask(token)
     mode = mode_from(runner.input("mode"))
+    app_id = runner.input("app-id")
     if mode != "dispatch":
-        private_key = runner.input("private-key", required=True)
-    app_id = runner.input("app-id", required=mode != "dispatch")
+        for name, value in (("app-id", app_id), ("private-key", private_key)):
+            if not value:
+                raise FactorySyncError(f"Input `{name}` came through empty: {EMPTY_BECAUSE}. It is needed "
+                                       "unless `mode` is `dispatch`.")
     settings = Settings(
         app_id=parse_app_id(app_id) if app_id else None,
         private_key=private_key or None,
@@ -76,17 +89,17 @@ def read_settings(runner: Runner) -> Settings:
         api_url=api_url(runner.input("github-api-url") or runner.api_url),
         create_missing=runner.bool_input("create-missing", default=True),
         dry_run=runner.bool_input("dry-run", default=False),
-        tracking_label=runner.input("tracking-label") or "study-tracking",
+        tracking_label=runner.input("tracking-label") or TRACKING_LABEL,
         run_url=runner.run_url,
         mode=mode,
         discover=runner.bool_input("discover", default=False),
-        dispatch_event_type=event_type(runner.input("dispatch-event-type") or "factory-sync"),
-        write_interval=bounded(runner.input("write-interval"), "write-interval", 1.0, 0.0,
+        dispatch_event_type=event_type(runner.input("dispatch-event-type") or DISPATCH_EVENT_TYPE),
+        write_interval=bounded(runner.input("write-interval"), "write-interval", WRITE_INTERVAL, 0.0,
                                WRITE_INTERVAL_LIMIT),
         http_timeout=int(bounded(runner.input("http-timeout"), "http-timeout", TIMEOUT_SECONDS,
                                  *HTTP_TIMEOUT_LIMITS, whole=True)),
         rate_limit_wait=bounded(runner.input("rate-limit-wait"), "rate-limit-wait", SECONDARY_RATE_WAIT,
-                                0.0, RATE_LIMIT_WAIT_LIMIT),
+                                0.0, MAX_RATE_LIMIT_WAIT),
         retry_backoff=bounded(runner.input("retry-backoff"), "retry-backoff", RETRY_BACKOFF, 0.0,
                               RETRY_BACKOFF_LIMIT),
     )
@@ -116,7 +129,7 @@ def api_url(value: str) -> str:
 
 
 def repo_name(value: str, field: str) -> str:
-    if not REPO_NAME.match(value):
+    if not is_repo_name(value):
         raise FactorySyncError(
             f"{field} must be a repository as owner/name (e.g. ohdsi/Factory), not {value!r}."
         )
@@ -175,5 +188,5 @@ def catalog_from(path: str) -> Catalog:
         raise FactorySyncError(
             f"stages: cannot read {path} ({exc.strerror}); give a path relative to the workspace, and check "
             "out the repository (actions/checkout) before this step."
-        ) from None
+        ) from exc
     return load_catalog(text, path)

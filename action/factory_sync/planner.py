@@ -1,4 +1,4 @@
-"""The plan: what the Factory's tracking issue should become, computed from the study's truth.
+"""The planner: what the Factory's tracking issue should become, computed from the study's truth.
 
 Reconcile, don't patch: the plan depends only on the study and the issue as they are now, so
 replayed, late or missed events cannot leave the tracking issue wrong, and an issue that
@@ -12,37 +12,38 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from factory_sync.errors import FactorySyncError
-from factory_sync.stage import Catalog, Progress, is_stage_label
-from factory_sync.study import Study
-from factory_sync.tracking_issue import (
-    BODY_LIMIT,
+from factory_sync.github_limits import BODY_LIMIT, ISSUE_LABEL_LIMIT
+from factory_sync.markdown import escape
+from factory_sync.model import Study, TrackingIssue, is_stage_label
+from factory_sync.stages import Catalog, Progress
+from factory_sync.tracking_block import (
     FINISHED,
     NOT_STARTED,
     TRACKING_LABEL,
-    DamagedBlock,
-    adopt,
     body_size,
     desired_labels,
-    escape,
-    names_study,
     new_issue_title,
     render_block,
+    shown_stage,
+)
+from factory_sync.tracking_body import (
+    DamagedBlock,
+    adopt,
+    names_study,
     same_block,
     shown_in_block,
-    shown_stage,
     split_body,
 )
 
 
 @dataclass(frozen=True)
-class TrackingIssue:
-    """A Factory issue as it is now (the adapter passes "" for an empty body)."""
+class Policy:
+    """What a run was asked to do with every study's tracking issue (from the inputs)."""
 
-    number: int
-    title: str
-    body: str
-    labels: list[str]
-    url: str
+    catalog: Catalog
+    run_url: str | None  # the run's page, linked from the block
+    create_missing: bool = True
+    tracking_label: str = TRACKING_LABEL
 
 
 class Action(StrEnum):
@@ -64,9 +65,6 @@ class Plan:
     stage_after: str  # a stage name, "Not started" or "Complete"
     stage_label: str | None  # the current stage's label; None when not started
     warnings: tuple[str, ...] = ()  # what could not be done, and what to do about it
-
-
-LABEL_LIMIT = 100  # GitHub's limit on the labels of one issue
 
 
 class DuplicateTrackingIssues(FactorySyncError):
@@ -143,13 +141,12 @@ def _duplicates(matches: list[TrackingIssue], study_repo: str) -> DuplicateTrack
         "factory-sync block from the others, and run again")
 
 
-def plan(study: Study, progress: Progress, catalog: Catalog, existing: TrackingIssue | None,
-         run_url: str | None, create_missing: bool, tracking_label: str = TRACKING_LABEL) -> Plan:
+def plan(study: Study, progress: Progress, existing: TrackingIssue | None, policy: Policy) -> Plan:
     """What to write. An existing issue that names no study (one chosen by number) gets the block."""
     stage_after = shown_stage(progress)
     stage_label = progress.current.label if progress.current is not None else None
     if existing is None:
-        return _plan_new(study, progress, run_url, create_missing, tracking_label, stage_after, stage_label)
+        return _plan_new(study, progress, policy, stage_after, stage_label)
     named = names_study(existing.body)
     if named is not None and named.lower() != study.repo.lower():
         raise WrongTrackingIssue(f"Factory issue #{existing.number} tracks {named}, not {study.repo}; "
@@ -160,12 +157,13 @@ def plan(study: Study, progress: Progress, catalog: Catalog, existing: TrackingI
             before, after = adopt(existing.body), ""
     except DamagedBlock as exc:  # nothing is written: say which issue to repair
         raise DamagedBlock(f"damaged factory-sync block in Factory issue #{existing.number} "
-                           f"({existing.url}): {exc}") from None
-    new_block = render_block(study, progress, run_url, room=BODY_LIMIT - body_size(before) - body_size(after))
-    labels, left_out = within_label_limit(desired_labels(list(existing.labels), progress, tracking_label),
-                                          existing.labels)
+                           f"({existing.url}): {exc}") from exc
+    new_block = render_block(study, progress, policy.run_url,
+                             room=BODY_LIMIT - body_size(before) - body_size(after))
+    desired = desired_labels(list(existing.labels), progress, policy.tracking_label)
+    labels, left_out = within_label_limit(desired, existing.labels)
     warnings = (_label_limit_warning(existing.number, left_out),) if left_out else ()
-    stage_before = _stage_shown(block, existing.labels, catalog)
+    stage_before = _stage_shown(block, existing.labels, policy.catalog)
     changes = []
     if stage_before != stage_after:
         changes.append(f"stage: {stage_before or '(none shown)'} -> {stage_after}")
@@ -190,10 +188,10 @@ def within_label_limit(desired: list[str], current: list[str]) -> tuple[list[str
     add are added in order (the tracking label before the stage label) while there is room. GitHub
     would refuse the whole write otherwise, body included.
     """
-    if len(desired) <= LABEL_LIMIT:
+    if len(desired) <= ISSUE_LABEL_LIMIT:
         return desired, []
     have = {label.lower() for label in current}
-    room = LABEL_LIMIT - sum(1 for label in desired if label.lower() in have)
+    room = ISSUE_LABEL_LIMIT - sum(1 for label in desired if label.lower() in have)
     new = [label for label in desired if label.lower() not in have]
     added, left_out = new[:max(room, 0)], new[max(room, 0):]
     return [label for label in desired if label.lower() in have or label in added], left_out
@@ -201,16 +199,16 @@ def within_label_limit(desired: list[str], current: list[str]) -> tuple[list[str
 
 def _label_limit_warning(number: int, left_out: list[str]) -> str:
     labels = " and ".join(left_out)
-    return (f"Factory issue #{number} carries {LABEL_LIMIT} labels, GitHub's limit, so the "
+    return (f"Factory issue #{number} carries {ISSUE_LABEL_LIMIT} labels, GitHub's limit, so the "
             f"{'label' if len(left_out) == 1 else 'labels'} {labels} could not be added; its block is up to "
             "date. Remove a label it does not need, and the next run adds it.")
 
 
-def _plan_new(study: Study, progress: Progress, run_url: str | None, create_missing: bool,
-              tracking_label: str, stage_after: str, stage_label: str | None) -> Plan:
-    body = render_block(study, progress, run_url)
-    labels = desired_labels([], progress, tracking_label)
-    if create_missing:
+def _plan_new(study: Study, progress: Progress, policy: Policy, stage_after: str,
+              stage_label: str | None) -> Plan:
+    body = render_block(study, progress, policy.run_url)
+    labels = desired_labels([], progress, policy.tracking_label)
+    if policy.create_missing:
         return Plan(Action.CREATE, None, new_issue_title(study.repo), body, labels,
                     ("tracking issue created",), None, stage_after, stage_label)
     return Plan(Action.MISSING, None, new_issue_title(study.repo), body, labels,

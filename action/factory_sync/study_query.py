@@ -1,9 +1,7 @@
-"""A study's truth: its stage-labelled issues and their timelines, as read from GitHub.
+"""The GraphQL reading of studies, sans I/O: which queries to send, and the Study each answer makes.
 
-Plain data and plain logic, no I/O. `StudyReading` plans the GraphQL queries that read any number
-of studies, several repositories per query, and builds each `Study` from the answers; the GitHub
-adapter only sends the queries. Everything downstream (stages, the tracking issue) is computed
-from a `Study`.
+`StudyReading` plans the queries that read any number of studies, several repositories per query,
+follows their pages and builds each `Study` from the answers; the study reader only sends them.
 """
 
 from __future__ import annotations
@@ -11,9 +9,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 
-STAGE_PREFIX = "stage:"
+from factory_sync.failures import Failure, FailureKind, answered
+from factory_sync.github_limits import GRAPHQL_NODE_LIMIT
+from factory_sync.model import STAGE_PREFIX, IssueEvent, Study, StudyIssue, is_stage_label, parse_time
 
 # Page sizes. The first page of a study asks for 10 stage labels, 20 issues under each and 40
 # timeline events under each issue: 10 + 10*20 + 10*20*40 = 8,210 nodes, so 50 studies make one
@@ -25,7 +24,6 @@ ISSUES_PER_PAGE = 20
 EVENTS_PER_PAGE = 40
 MORE_EVENTS_PER_PAGE = 100
 STUDIES_PER_QUERY = 50
-NODE_LIMIT = 500_000  # GitHub's limit on the nodes one query may ask for
 PIECES_PER_QUERY = 100  # follow-up pages are small: at most this many in one query
 GIVE_UP_AFTER = 5  # failed queries in a row after which GitHub is taken to be down
 
@@ -75,7 +73,7 @@ _NODES = {
     EVENTS: MORE_EVENTS_PER_PAGE,
 }
 QUERY_NODE_BUDGET = STUDIES_PER_QUERY * _NODES[LABELS]
-assert QUERY_NODE_BUDGET <= NODE_LIMIT
+assert QUERY_NODE_BUDGET <= GRAPHQL_NODE_LIMIT
 
 
 @dataclass(frozen=True)
@@ -134,14 +132,6 @@ def build_query(pieces: Iterable[Piece]) -> Query:
     return Query(text, variables, pieces)
 
 
-@dataclass(frozen=True)
-class ReadFailure:
-    """Why a study could not be read: GitHub's answer (with an HTTP-like status when there is one)."""
-
-    status: int | None  # 404 not found, 403 refused, 5xx GitHub's trouble, None: no answer or untyped
-    answer: str  # e.g. "GitHub answered 404 (Could not resolve to a Repository with the name 'o/r'.)"
-
-
 _ERROR_STATUS = {"NOT_FOUND": 404, "FORBIDDEN": 403}
 
 
@@ -169,17 +159,13 @@ class StudyReading:
         self._queue: deque[Piece] = deque()
         self._partial: dict[str, _Partial] = {}
         self.studies: dict[str, Study] = {}
-        self.failures: dict[str, ReadFailure] = {}
+        self.failures: dict[str, Failure] = {}
         self._give_up_after = give_up_after
         self._failed_in_a_row = 0
         for repo in repos:
             if repo not in self._partial:
                 self._partial[repo] = _Partial()
                 self._ask(Piece(LABELS, repo))
-
-    @property
-    def done(self) -> bool:
-        return not self._queue
 
     def next_query(self) -> Query | None:
         """The next query to send, or None when every study is read or has failed."""
@@ -201,7 +187,8 @@ class StudyReading:
         """Take in GitHub's answer to `query`: its data, and the errors it carried (GraphQL answers 200)."""
         if data is None:  # the query failed as a whole, e.g. a timeout
             message = "; ".join(e.get("message", "") for e in errors) or "no data in the answer"
-            self.query_failed(query, ReadFailure(None, f"GitHub answered with errors ({message})"))
+            self.query_failed(query, Failure(FailureKind.ANSWERED, None,
+                                             f"GitHub answered with errors ({message})"))
             return
         self._failed_in_a_row = 0
         by_alias: dict[str, list[dict]] = {}
@@ -218,12 +205,12 @@ class StudyReading:
                 continue
             self._take(piece, data[alias])
 
-    def query_failed(self, query: Query, failure: ReadFailure) -> None:
+    def query_failed(self, query: Query, failure: Failure) -> None:
         """The query got no usable answer: send its pieces again one by one, or fail the study."""
         self._failed_in_a_row += 1
         alive = [piece for piece in query.pieces if piece.repo in self._partial]
         if self._failed_in_a_row >= self._give_up_after:
-            stopped = ReadFailure(failure.status, f"{failure.answer}; stopped reading after "
+            stopped = Failure(failure.kind, failure.status, f"{failure.answer}; stopped reading after "
                                                   f"{self._failed_in_a_row} failed requests in a row")
             for repo in list(self._partial):
                 self._fail(repo, stopped)
@@ -238,7 +225,7 @@ class StudyReading:
         """Send the query's pieces again, first (GitHub refused it without answering, e.g. rate limited)."""
         self._queue.extendleft(reversed(query.pieces))
 
-    def give_up(self, failure: ReadFailure) -> None:
+    def give_up(self, failure: Failure) -> None:
         """Stop reading: every study not read yet fails for this reason."""
         for repo in list(self._partial):
             self._fail(repo, failure)
@@ -248,7 +235,7 @@ class StudyReading:
         self._partial[piece.repo].pending += 1
         self._queue.append(piece)
 
-    def _fail(self, repo: str, failure: ReadFailure) -> None:
+    def _fail(self, repo: str, failure: Failure) -> None:
         if self._partial.pop(repo, None) is not None:
             self.failures[repo] = failure
 
@@ -291,13 +278,13 @@ class StudyReading:
             self._ask(replace(piece, cursor=page["pageInfo"]["endCursor"], alone=False))
 
 
-def _failure_of(errors: list[dict], repo: str) -> ReadFailure:
+def _failure_of(errors: list[dict], repo: str) -> Failure:
     if not errors:
-        return ReadFailure(404, f"GitHub answered 404 (no repository {repo})")
+        return answered(404, f"no repository {repo}")
     first = errors[0]
     status = _ERROR_STATUS.get(first.get("type", ""))
-    return ReadFailure(status, f"GitHub answered {status or first.get('type') or 'with an error'} "
-                               f"({first.get('message', '')})")
+    what = status or first.get("type") or "with an error"
+    return Failure(FailureKind.ANSWERED, status, f"GitHub answered {what} ({first.get('message', '')})")
 
 
 _EVENT_KINDS = {
@@ -308,40 +295,7 @@ _EVENT_KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class IssueEvent:
-    """One timeline entry of a study issue."""
-
-    kind: str  # labeled, unlabeled, closed, reopened
-    at: datetime
-    actor: str | None  # login; None when GitHub reports a deleted account ("ghost")
-    label: str | None = None  # for labeled / unlabeled
-
-
-@dataclass(frozen=True)
-class StudyIssue:
-    number: int
-    title: str
-    url: str
-    open: bool
-    created_at: datetime
-    closed_at: datetime | None
-    labels: tuple[str, ...]  # its stage labels (names starting with "stage:")
-    events: tuple[IssueEvent, ...]  # in time order
-
-
-@dataclass(frozen=True)
-class Study:
-    repo: str  # "owner/name" as GitHub spells it
-    url: str  # the repository's html url
-    issues: tuple[StudyIssue, ...]  # every issue carrying a stage label, by number
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def parse_event(node: dict) -> IssueEvent | None:
+def event_of(node: dict) -> IssueEvent | None:
     kind = _EVENT_KINDS.get(node.get("__typename", ""))
     if kind is None:
         return None
@@ -360,7 +314,7 @@ def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[di
     labels_of: dict[int, list[str]] = {}
     nodes: dict[int, dict] = {}
     for label, issue_nodes in issue_nodes_by_label.items():
-        if not label.lower().startswith(STAGE_PREFIX):
+        if not is_stage_label(label):
             continue
         for node in issue_nodes:
             nodes[node["number"]] = node
@@ -368,7 +322,7 @@ def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[di
     issues = []
     for number in sorted(nodes):
         node = nodes[number]
-        events = [e for n in events_by_issue.get(number, []) if (e := parse_event(n)) is not None]
+        events = [e for n in events_by_issue.get(number, []) if (e := event_of(n)) is not None]
         events.sort(key=lambda e: e.at)  # stable: GitHub's order breaks ties
         issues.append(StudyIssue(
             number=number,

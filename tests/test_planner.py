@@ -3,27 +3,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from factory_sync.reconcile import (
+from factory_sync.github_limits import BODY_LIMIT
+from factory_sync.model import IssueEvent, Study, StudyIssue, TrackingIssue
+from factory_sync.planner import (
     Action,
     DuplicateTrackingIssues,
     Plan,
-    TrackingIssue,
+    Policy,
     WrongTrackingIssue,
     claim,
     plan,
 )
-from factory_sync.stage import DEFAULT_CATALOG, Catalog, Stage, assess
-from factory_sync.study import IssueEvent, Study, StudyIssue
-from factory_sync.tracking_issue import (
-    BODY_LIMIT,
-    END_MARKER,
-    BodyTooLarge,
-    DamagedBlock,
-    begin_marker,
-    body_size,
-    render_block,
-    split_body,
-)
+from factory_sync.stages import DEFAULT_CATALOG, Catalog, Stage, assess
+from factory_sync.tracking_block import BodyTooLarge, body_size, render_block
+from factory_sync.tracking_body import END_MARKER, DamagedBlock, begin_marker, split_body
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 RUN_1 = "https://github.com/OHDSI/Factory/actions/runs/1"
@@ -49,7 +42,8 @@ AT_PROTOCOL = study(issue(1, BASE, open=False), issue(2, PROTOCOL))
 
 def plan_for(the_study: Study, existing: TrackingIssue | None, run_url: str | None = RUN_2,
              create_missing: bool = True, catalog: Catalog = DEFAULT_CATALOG, **options) -> Plan:
-    return plan(the_study, assess(the_study, catalog), catalog, existing, run_url, create_missing, **options)
+    return plan(the_study, assess(the_study, catalog), existing,
+                Policy(catalog, run_url, create_missing, **options))
 
 
 def written(result: Plan, number: int = 50) -> TrackingIssue:

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from factory_sync.event import EventError, Trigger, is_factory, is_repo_name, parse_event, parse_factory_event
-from factory_sync.stage import DEFAULT_CATALOG
+from factory_sync.events import EventError, Trigger, is_factory, parse_factory_event, parse_study_event
+from factory_sync.model import is_repo_name
+from factory_sync.stages import DEFAULT_CATALOG
 
 WORKFLOW_REPO = "OHDSI/Study"
 WEBHOOKS = Path(__file__).parent / "fixtures" / "webhooks"
@@ -46,7 +47,7 @@ def replaced(payload: dict, value: object, *path: str) -> dict:
 
 
 def parse(event_name: str, payload: object, repository: str = WORKFLOW_REPO) -> Trigger:
-    return parse_event(event_name, payload, repository, DEFAULT_CATALOG)
+    return parse_study_event(event_name, payload, repository, DEFAULT_CATALOG)
 
 
 # --- issues: labeled / unlabeled ------------------------------------------------------------
@@ -179,13 +180,15 @@ def test_a_manual_run_may_name_the_study():
     assert parse("workflow_dispatch", {"inputs": {"study": " OHDSI/Other "}}).study == "OHDSI/Other"
 
 
-@pytest.mark.parametrize("payload", [{"client_payload": {}}, {"client_payload": None}, {"action": "resync"}])
+@pytest.mark.parametrize("payload", [{"client_payload": {}}, {"client_payload": None},
+                                     {"action": "factory-sync"}])
 def test_a_repository_dispatch_reconciles_the_workflow_repository(payload):
     assert parse("repository_dispatch", payload).study == WORKFLOW_REPO
 
 
 def test_a_repository_dispatch_may_name_the_study():
-    trigger = parse("repository_dispatch", {"action": "resync", "client_payload": {"study": "OHDSI/Other"}})
+    payload = {"action": "factory-sync", "client_payload": {"study": "OHDSI/Other"}}
+    trigger = parse("repository_dispatch", payload)
     assert trigger == Trigger("OHDSI/Other", True, "repository_dispatch: resync of OHDSI/Other requested")
 
 
@@ -306,9 +309,19 @@ def test_github_examples_of_body_only_edits_do_not_reconcile():
 
 @pytest.mark.parametrize("event_name", ["workflow_dispatch", "repository_dispatch"])
 def test_github_dispatch_examples_reconcile_the_workflow_repository(event_name):
+    # GitHub's examples use their own repository_dispatch type; the study side answers only its own.
+    payloads = [{**payload, "action": "factory-sync"} if event_name == "repository_dispatch" else payload
+                for payload in examples(event_name)]
     assert all(parse(event_name, payload) == Trigger(WORKFLOW_REPO, True, f"{event_name}: resync of "
                                                                           f"{WORKFLOW_REPO} requested")
-               for payload in examples(event_name))
+               for payload in payloads)
+
+
+def test_a_study_repository_answers_only_its_own_repository_dispatch_type():
+    # One rule for dispatches in a study repository and in the Factory.
+    for payload in examples("repository_dispatch"):  # type "on-demand-test"
+        assert parse("repository_dispatch", payload) == in_factory("repository_dispatch", payload)
+        assert not parse("repository_dispatch", payload).reconcile
 
 
 # --- repository names -----------------------------------------------------------------------

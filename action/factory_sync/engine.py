@@ -1,0 +1,98 @@
+"""The single-study engine: check a study against its Factory tracking issue.
+
+Plan the tracking issue from the study's truth and write it only if it differs; create it once, even
+when runs race (spare copies are retired); in a dry run show the planned change instead. A study
+repository's own run, the Factory's resync and the health check all go through `Engine`.
+"""
+
+from __future__ import annotations
+
+from factory_sync.factory import CreateUnsure, Factory
+from factory_sync.model import Study, TrackingIssue
+from factory_sync.planner import Action, Plan, Policy, claim, plan, retired
+from factory_sync.portfolio import StudyResult, result_of
+from factory_sync.runner import Runner
+from factory_sync.stages import assess
+from factory_sync.summaries import body_diff, diff_summary
+
+
+class Engine:
+    """Checks studies against their tracking issues in one Factory."""
+
+    def __init__(self, factory: Factory, policy: Policy, runner: Runner, dry_run: bool = False) -> None:
+        self.factory, self.policy, self.runner, self.dry_run = factory, policy, runner, dry_run
+
+    def tracking_issue(self, repo: str, pinned: int | None = None) -> TrackingIssue | None:
+        """The study's tracking issue: the pinned one, or the one its marker names (spares retired)."""
+        if pinned:
+            return self.factory.issue(pinned)
+        return self.settle(self.factory.tracking_issues(), repo)
+
+    def check(self, study: Study, existing: TrackingIssue | None,
+              diff_in_summary: bool = True) -> StudyResult:
+        """Plan the study's tracking issue from its truth and write it if it differs (not in a dry run)."""
+        runner = self.runner
+        progress = assess(study, self.policy.catalog)
+        for label in progress.unknown_labels:
+            runner.warning(f"{study.repo} uses the label {label!r}, which is not in the stage catalog; "
+                           "it is listed as unknown. Add it to the `stages` file or rename the label.",
+                           title="Unknown stage label")
+        wanted = plan(study, progress, existing, self.policy)
+        for change in wanted.changes:
+            runner.info(f"- {change}")
+        for warning in wanted.warnings:
+            runner.warning(warning, title="factory-sync: label limit")
+        if self.dry_run:
+            if wanted.action in (Action.CREATE, Action.UPDATE):
+                self._show_diff(study.repo, existing, wanted, diff_in_summary)
+            return result_of(study.repo, wanted, existing)
+        if wanted.action == Action.CREATE:
+            issue = self._create(wanted, study.repo)
+            # The issue kept may be another run's, created from an older truth: reconcile it too.
+            again = plan(study, progress, issue, self.policy)
+            if again.action == Action.UPDATE:
+                issue = self.factory.update(issue.number, again.body, again.labels)
+            return result_of(study.repo, wanted, issue)
+        if wanted.action == Action.UPDATE:
+            assert wanted.number is not None
+            issue = self.factory.update(wanted.number, wanted.body, wanted.labels)
+            return result_of(study.repo, wanted, issue)
+        return result_of(study.repo, wanted, existing)
+
+    def settle(self, issues: list[TrackingIssue], repo: str) -> TrackingIssue | None:
+        """The study's tracking issue among `issues`; spare copies that racing runs created are retired."""
+        found = claim(issues, repo)
+        for spare in found.retire:
+            assert found.keep is not None
+            body, labels = retired(spare, found.keep, repo, self.policy.tracking_label)
+            if self.dry_run:
+                self.runner.info(f"Dry run: would close #{spare.number}, a spare copy of "
+                                 f"#{found.keep.number}")
+                continue
+            self.factory.retire(spare.number, body, labels)
+            self.runner.info(f"Closed #{spare.number}, a spare copy of {repo}'s tracking issue "
+                             f"#{found.keep.number}")
+        return found.keep
+
+    def _create(self, wanted: Plan, repo: str) -> TrackingIssue:
+        """Create the study's tracking issue: never twice, and converging with runs that raced this one.
+
+        A create that failed in a way that may have created the issue all the same (a 5xx, no answer) is
+        not sent again blindly: the tracking issues are listed first, and one found is used. After the
+        create they are listed again, because another run may have created one at the same time: every
+        run keeps the same one (planner.claim) and the spare copies are retired.
+        """
+        try:
+            created = self.factory.create(wanted.title, wanted.body, wanted.labels)
+        except CreateUnsure as exc:
+            self.runner.warning(f"{exc} Looking for the issue before creating it again.")
+            found = claim(self.factory.tracking_issues(), repo).keep
+            created = found or self.factory.create(wanted.title, wanted.body, wanted.labels)
+        return self.settle(self.factory.tracking_issues(), repo) or created
+
+    def _show_diff(self, study: str, existing: TrackingIssue | None, wanted: Plan, in_summary: bool) -> None:
+        diff = body_diff(existing, wanted.body or "")
+        with self.runner.group(f"Dry run: the planned body for {study} (nothing was written)"):
+            self.runner.info(diff or "(no change)")
+        if in_summary:
+            self.runner.summary(diff_summary(diff))

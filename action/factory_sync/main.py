@@ -1,0 +1,145 @@
+"""The action step: read the inputs, decide what the event asks for, wire the collaborators together
+and hand over to the engine, the resync or the health check.
+
+In a study repository an event concerns that study: read its truth, compute its tracking issue,
+write only what differs (or, in mode `dispatch`, ask the Factory to do it). In the Factory,
+`workflow_dispatch`, `schedule` and `repository_dispatch` resync one study or all.
+"""
+
+from __future__ import annotations
+
+import signal
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from factory_sync.app_tokens import App, InstallationTokens
+from factory_sync.engine import Engine
+from factory_sync.errors import FactorySyncError
+from factory_sync.events import Trigger, is_factory, parse_factory_event, parse_study_event
+from factory_sync.factory import Factory, send_dispatch
+from factory_sync.github_client import connect
+from factory_sync.health import check_health
+from factory_sync.inputs import Settings, read_settings
+from factory_sync.report import announcer, report_study
+from factory_sync.resync import resync
+from factory_sync.runner import Runner
+from factory_sync.study_reader import read_study
+
+
+class Cancelled(BaseException):
+    """The runner cancelled the job (SIGINT, then SIGTERM): unwind, revoking every token on the way."""
+
+
+def main() -> int:
+    runner = Runner.from_process()
+    try:
+        with cancellable():
+            return run(runner)
+    except Cancelled:
+        runner.error("factory-sync was cancelled; its installation tokens were revoked.")
+        return 1
+    except Exception as exc:  # the last resort: one clear line and a failed step, not a traceback
+        if runner.debug_enabled:
+            for line in traceback.format_exc().splitlines():
+                runner.debug(line)
+        runner.error(f"factory-sync stopped on an unexpected {type(exc).__name__}: {exc}. Nothing more was "
+                     "written. Run the job again; if it happens again, report it with this line.")
+        return 1
+
+
+@contextmanager
+def cancellable() -> Iterator[None]:
+    """SIGINT and SIGTERM end the run through the same `finally`s as an error; a second signal while
+    it unwinds is ignored, so that the tokens are revoked."""
+    def cancel(signum: int, frame: object) -> None:
+        for other in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(other, signal.SIG_IGN)
+        raise Cancelled(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, cancel) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(runner: Runner) -> int:
+    try:
+        settings = read_settings(runner)
+        in_factory = is_factory(runner.repository, settings.factory_repo)
+        reader = connect(settings.token, settings.api_url, waits=settings.waits)  # the workflow's token
+        if settings.mode == "check":
+            return check_health(settings, runner, app_of(settings), reader,
+                                None if in_factory else runner.repository)
+        trigger = (parse_factory_event(runner.event_name, runner.event(), settings.dispatch_event_type)
+                   if in_factory else
+                   parse_study_event(runner.event_name, runner.event(), runner.repository,
+                                     settings.catalog, settings.dispatch_event_type))
+        if not trigger.reconcile:
+            runner.notice(trigger.notice)
+            runner.set_output("changed", "false")
+            return 0
+        if settings.mode == "dispatch":
+            return ask_the_factory(settings, trigger, in_factory, runner)
+        if in_factory:
+            with installation_tokens(settings, runner) as tokens:
+                return resync(settings, trigger, runner, tokens, engine_of(tokens, settings, runner))
+        assert trigger.study is not None
+        with runner.group(f"Reading {trigger.study}"):  # with the workflow's token, before any App token
+            study = read_study(reader, trigger.study)
+            runner.info(f"{len(study.issues)} stage-labelled issues")
+        with installation_tokens(settings, runner) as tokens:
+            engine = engine_of(tokens, settings, runner)
+            with runner.group(f"Planning the tracking issue in {settings.factory_repo}"):
+                result = engine.check(study, engine.tracking_issue(study.repo, settings.factory_issue))
+    except FactorySyncError as exc:
+        runner.error(str(exc))
+        return 1
+    report_study(runner, result, settings.dry_run)
+    return 0
+
+
+def app_of(settings: Settings) -> App:
+    assert settings.app_id is not None and settings.private_key is not None  # inputs: not in mode dispatch
+    return App(settings.app_id, settings.private_key, settings.api_url, settings.waits)
+
+
+@contextmanager
+def installation_tokens(settings: Settings, runner: Runner) -> Iterator[InstallationTokens]:
+    """The App's installation tokens for this run: masked as soon as minted, revoked however it ends."""
+    app = app_of(settings)
+    installation = settings.installation_id or app.installation_id(settings.factory_repo)
+    with InstallationTokens(app, installation, announcer(runner), runner.warning) as tokens:
+        yield tokens
+
+
+def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) -> Engine:
+    factory = Factory.through(tokens, settings.factory_repo, settings.tracking_label, settings.write_interval)
+    return Engine(factory, settings.policy, runner, settings.dry_run)
+
+
+def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runner: Runner) -> int:
+    """Mode dispatch: send the Factory a repository_dispatch naming the study; the Factory's own
+    workflow, which holds the App's key, reads the study and writes its tracking issue."""
+    if in_factory:
+        raise FactorySyncError(
+            f"mode `dispatch` asks {settings.factory_repo} to resync a study, so it runs in study "
+            "repositories; in the Factory itself leave `mode` at `sync`.")
+    if settings.app_id is not None or settings.private_key is not None:
+        runner.warning("app-id and private-key are not used in mode `dispatch`: remove them from this "
+                       "workflow, so that the App's key is not exposed to it.")
+    payload = {"study": trigger.study}
+    runner.info(trigger.notice)
+    runner.set_output("changed", "false")
+    if settings.dry_run:
+        runner.notice(f"Dry run: would send repository_dispatch {settings.dispatch_event_type!r} "
+                      f"{payload} to {settings.factory_repo}")
+        return 0
+    send_dispatch(connect(settings.token, settings.api_url, waits=settings.waits), settings.factory_repo,
+                  settings.dispatch_event_type, payload)
+    runner.summary(f"### factory-sync\n\nAsked `{settings.factory_repo}` to resync `{trigger.study}` "
+                   f"(repository_dispatch `{settings.dispatch_event_type}`).\n")
+    runner.notice(f"{trigger.study}: resync requested from {settings.factory_repo}")
+    return 0

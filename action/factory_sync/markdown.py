@@ -1,0 +1,39 @@
+"""Study-provided text made safe for the Factory's Markdown: escaped so that it can neither break a
+block or a table, nor ping anyone, nor inject HTML; and links whose URLs cannot break out."""
+
+from __future__ import annotations
+
+import re
+
+TEXT_LIMIT = 120  # longest run of study-provided text shown in one place
+
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_BREAKS = "\t\n\v\f\r\x85\u2028\u2029"
+# Bidi controls could reorder what readers see and control characters have no business in a title:
+# both go. Line breaks become spaces so that text stays on its table row.
+_CLEAN = str.maketrans(
+    {**dict.fromkeys(map(ord, _BIDI_CONTROLS)), **dict.fromkeys(map(ord, _BREAKS), " "),
+     **{code: None for code in [*range(0x20), *range(0x7F, 0xA0)] if chr(code) not in _BREAKS}}
+)
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_MARKDOWN = str.maketrans({char: "\\" + char for char in "\\`*_[]()~|"})
+_PING = re.compile(r"@|#(?=\d)")  # mentions, and issue references that would link the Factory's issues
+_UNSAFE_IN_URL = str.maketrans({char: f"%{ord(char):02X}" for char in " \"'<>()[]\\`|"})
+
+
+def escape(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Study-provided text made inert: one line, no HTML, no markdown, no pings, at most `limit` chars."""
+    clean = text.translate(_CLEAN).strip()
+    if len(clean) > limit:
+        clean = clean[: limit - 1] + "…"
+    inert = clean.translate(_ENTITIES).translate(_MARKDOWN)
+    return _PING.sub(lambda match: match.group() + "&#8203;", inert)
+
+
+def safe_url(url: str) -> str:
+    return url.translate(_UNSAFE_IN_URL)
+
+
+def link(text: str, url: str) -> str:
+    return f"[{text}]({safe_url(url)})"
+
