@@ -272,6 +272,34 @@ def test_the_layout_table_names_every_module(page, package):
         assert any(fnmatch(module, pattern) for module in modules), f"{page}: {pattern} is not in {package}"
 
 
+def section(page: str, heading: str) -> str:
+    """The text of a page's section, from its heading to the next heading of any level."""
+    text = (ROOT / page).read_text(encoding="utf-8")
+    start = text.index(f"\n{heading}\n") + len(heading) + 2
+    end = text.find("\n#", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def table_names(text: str) -> set[str]:
+    """The `names` in the first column of the section's tables (several to a cell allowed)."""
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    return {name for row in rows for name in re.findall(r"`([^`]+)`", row.split("|")[1])}
+
+
+def test_the_readme_lists_every_input_and_output_of_the_action():
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert table_names(section("README.md", "## Inputs")) == set(action["inputs"])
+    assert table_names(section("README.md", "## Outputs")) == set(action["outputs"])
+
+
+def test_the_resync_page_names_every_input_secret_and_output_of_the_reusable_workflow():
+    workflow = yaml.safe_load((ROOT / ".github/workflows/factory-resync.yml").read_text(encoding="utf-8"))
+    call = workflow[True]["workflow_call"]  # YAML 1.1 reads the key `on` as true
+    text = section("docs/resync.md", "## The reusable workflow")
+    for name in [*call["inputs"], *call["secrets"], *call["outputs"]]:
+        assert f"`{name}`" in text, f"docs/resync.md: the reusable workflow's {name!r} is not named"
+
+
 def test_the_readme_is_short():
     lines = len((ROOT / "README.md").read_text(encoding="utf-8").splitlines())
     assert lines < README_LIMIT, f"README.md has {lines} lines; move detail to docs/"
