@@ -272,6 +272,16 @@ def test_the_layout_table_names_every_module(page, package):
         assert any(fnmatch(module, pattern) for module in modules), f"{page}: {pattern} is not in {package}"
 
 
+def test_the_readme_s_development_section_names_every_module():
+    row = next(line for line in section("README.md", "## Development").splitlines()
+               if line.startswith("| `action/factory_sync/`"))
+    named = set(re.findall(r"`([a-z_]+)`", row.split("|", 2)[2]))
+    package = ROOT / "action" / "factory_sync"
+    modules = {path.stem for path in package.glob("*.py")} - {"__init__", "__main__"}
+    missing, extra = sorted(modules - named), sorted(named - modules)
+    assert named == modules, f"README.md, Development: add {missing}, drop {extra}"
+
+
 def section(page: str, heading: str) -> str:
     """The text of a page's section, from its heading to the next heading of any level."""
     text = (ROOT / page).read_text(encoding="utf-8")
@@ -298,6 +308,14 @@ def test_the_resync_page_names_every_input_secret_and_output_of_the_reusable_wor
     text = section("docs/resync.md", "## The reusable workflow")
     for name in [*call["inputs"], *call["secrets"], *call["outputs"]]:
         assert f"`{name}`" in text, f"docs/resync.md: the reusable workflow's {name!r} is not named"
+
+
+def test_the_readme_keeps_what_the_hosted_app_promised():
+    """The action replaced a hosted GitHub App whose README promised these; they still hold."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for promise in ("stage:", "JWT", "stateless", "secrets are never logged", "health check",
+                    "## Troubleshooting"):
+        assert promise in text, promise
 
 
 def test_the_readme_is_short():
