@@ -141,7 +141,10 @@ def execute_graphql(world: World, token: Token, payload: dict, base_url: str) ->
     if size.limit_message:
         return 200, {"errors": [typed_error("MAX_NODE_LIMIT_EXCEEDED", size.limit_message)]}
     with world.lock:
-        return _run(world, token, base_url, schema, document, operation, variables, size)
+        status, body = _run(world, token, base_url, schema, document, operation, variables, size)
+        for edit in world.graphql_edits:
+            edit(body)
+        return status, body
 
 
 def _first_location(error: GraphQLError) -> tuple[int, int]:

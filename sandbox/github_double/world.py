@@ -13,6 +13,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -207,6 +208,9 @@ class World:
         self.user_ids: dict[str, int] = {}
         self.rate_windows: dict[tuple[str, str], RateWindow] = {}  # (principal key, resource)
         self.projects: dict[int, Project] = {}  # ProjectV2 boards by database id (projects.py)
+        # Tests: edits of a GraphQL answer's body (as GitHub's schema allows, e.g. a nullable field null),
+        # applied in order after the answer is computed.
+        self.graphql_edits: list[Callable[[dict], None]] = []
         self.limits = SecondaryLimits()  # GitHub's secondary limits; tests that need others set them
         self.budgets = Budgets()  # what each caller used of them
         self._ids = itertools.count(1000)
