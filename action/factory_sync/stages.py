@@ -7,7 +7,7 @@ carries it, and `complete` once issues carry it and all of them are closed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 import yaml
@@ -131,11 +131,21 @@ class StageProgress:
 
 
 @dataclass(frozen=True)
+class TimeInStage:
+    """How long a study has been where it is (stall.time_in_stage computes it, as of a given day)."""
+
+    entered: datetime | None  # when it entered its current stage; None when not started
+    days: int | None  # whole days in that stage as of the day asked about
+    stalled_since: date | None  # the day it became stalled; None when it is not stalled
+
+
+@dataclass(frozen=True)
 class Progress:
     stages: tuple[StageProgress, ...]  # one per catalog stage, in catalog order
     current: Stage | None  # None until some issue carries a catalog stage label
     finished: bool  # the last stage is complete and nothing is in progress
     unknown_labels: tuple[str, ...]  # stage labels on study issues that the catalog lacks, sorted
+    time: TimeInStage | None = None  # set by stall.with_time_in_stage; None: not shown
 
     @property
     def started(self) -> bool:

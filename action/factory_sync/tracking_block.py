@@ -76,7 +76,7 @@ def body_size(text: str) -> int:
 def _block(study: Study, progress: Progress, run_url: str | None, history: list[str], shown: int,
            trimmed: bool, listed: int = ISSUES_LISTED) -> str:
     lines = [begin_marker(study.repo), HEADLINE + escape(shown_stage(progress)), "",
-             _summary(study, progress), "",
+             _summary(study, progress), "", *_time_lines(progress),
              "| Stage | Status | Started | Completed | Issues |", "| --- | --- | --- | --- | --- |"]
     lines += [_row(entry, entry.stage == progress.current, listed) for entry in progress.stages]
     if progress.unknown_labels:
@@ -101,6 +101,19 @@ def _summary(study: Study, progress: Progress) -> str:
         return f"Study {study_link}: all {len(progress.stages)} stages complete."
     number = next(index for index, entry in enumerate(progress.stages, 1) if entry.stage == progress.current)
     return f"Study {study_link}: stage {number} of {len(progress.stages)}."
+
+
+def _time_lines(progress: Progress) -> list[str]:
+    """The day the study entered its stage and, once stalled, since when: dates, never a count of
+    days, so that the block changes only when the study moves or becomes stalled."""
+    time = progress.time
+    if time is None or time.entered is None:
+        return []
+    lines = [f"{'Complete' if progress.finished else 'In this stage'} since {_date(time.entered)}."]
+    if time.stalled_since is not None:
+        lines.append(f"⚠️ **Stalled** since {time.stalled_since.isoformat()}: no stage change since "
+                     f"{_date(time.entered)}.")
+    return [*lines, ""]
 
 
 def _row(entry: StageProgress, current: bool, listed: int = ISSUES_LISTED) -> str:
