@@ -10,9 +10,10 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from factory_sync.failures import Failure, FailureKind, answered
+from factory_sync.failures import Failure, FailureKind
 from factory_sync.github_limits import GRAPHQL_NODE_LIMIT
-from factory_sync.model import STAGE_PREFIX, IssueEvent, Study, StudyIssue, is_stage_label, parse_time
+from factory_sync.model import STAGE_PREFIX, Study
+from factory_sync.study_answer import OddAnswer, failure_of, get, nodes_of, study_from_graphql
 
 # Page sizes. The first page of a study asks for 10 stage labels, 20 issues under each and 40
 # timeline events under each issue: 10 + 10*20 + 10*20*40 = 8,210 nodes, so 50 studies make one
@@ -132,7 +133,6 @@ def build_query(pieces: Iterable[Piece]) -> Query:
     return Query(text, variables, pieces)
 
 
-_ERROR_STATUS = {"NOT_FOUND": 404, "FORBIDDEN": 403}
 
 
 @dataclass
@@ -201,7 +201,7 @@ class StudyReading:
             alias = f"s{i}"
             problems = by_alias.get(alias)
             if problems or data.get(alias) is None:
-                self._fail(piece.repo, _failure_of(problems or [], piece.repo))
+                self._fail(piece.repo, failure_of(problems or [], piece.repo))
                 continue
             self._take(piece, data[alias])
 
@@ -242,96 +242,55 @@ class StudyReading:
     def _take(self, piece: Piece, repository: dict) -> None:
         partial = self._partial[piece.repo]
         partial.pending -= 1
+        try:
+            self._take_page(piece, partial, repository)
+            if partial.pending == 0:
+                study = study_from_graphql(partial.repository or {}, partial.issues_by_label, partial.events)
+        except OddAnswer as odd:  # this study alone fails, with the reason; the others go on
+            self._fail(piece.repo, Failure(FailureKind.ANSWERED, None, f"GitHub's answer cannot be read as a "
+                                                                      f"study ({odd})"))
+            return
+        if partial.pending == 0:
+            del self._partial[piece.repo]
+            self.studies[piece.repo] = study
+
+    def _take_page(self, piece: Piece, partial: _Partial, repository: dict) -> None:
         if piece.kind == LABELS:
-            partial.repository = {"nameWithOwner": repository["nameWithOwner"], "url": repository["url"]}
-            page = repository["labels"]
-            for label in page["nodes"]:
-                self._take_issues(piece.repo, label["name"], label["issues"])
+            partial.repository = {"nameWithOwner": get(repository, "nameWithOwner", "repository"),
+                                  "url": get(repository, "url", "repository")}
+            page = get(repository, "labels", "repository")
+            for label in nodes_of(page, "repository.labels"):
+                self._take_issues(piece.repo, get(label, "name", "label"), get(label, "issues", "label"))
             self._follow(piece, page)
         elif piece.kind == ISSUES:
             label = repository.get("label")
             if label is not None:  # None: the label was deleted since the first page
-                self._take_issues(piece.repo, piece.label, label["issues"])
+                assert piece.label is not None
+                self._take_issues(piece.repo, piece.label, get(label, "issues", "label"))
         else:
-            page = repository["issue"]["timelineItems"]
-            partial.events[piece.number].extend(page["nodes"])
+            assert piece.number is not None
+            issue = get(repository, "issue", "repository")
+            page = get(issue, "timelineItems", f"issue #{piece.number}")
+            partial.events[piece.number].extend(nodes_of(page, f"issue #{piece.number}'s timelineItems"))
             self._follow(piece, page)
-        if partial.pending == 0:
-            del self._partial[piece.repo]
-            self.studies[piece.repo] = study_from_graphql(partial.repository, partial.issues_by_label,
-                                                          partial.events)
 
     def _take_issues(self, repo: str, label: str, page: dict) -> None:
         partial = self._partial[repo]
-        partial.issues_by_label.setdefault(label, []).extend(page["nodes"])
-        for node in page["nodes"]:
-            if node["number"] in partial.events:  # read already, under another label
+        nodes = nodes_of(page, f"label {label!r}'s issues")
+        partial.issues_by_label.setdefault(label, []).extend(nodes)
+        for node in nodes:
+            number = get(node, "number", "issue")
+            if number in partial.events:  # read already, under another label
                 continue
-            timeline = node["timelineItems"]
-            partial.events[node["number"]] = list(timeline["nodes"])
-            self._follow(Piece(EVENTS, repo, number=node["number"]), timeline)
+            timeline = get(node, "timelineItems", f"issue #{number}")
+            partial.events[number] = nodes_of(timeline, f"issue #{number}'s timelineItems")
+            self._follow(Piece(EVENTS, repo, number=number), timeline)
         self._follow(Piece(ISSUES, repo, label=label), page)
 
     def _follow(self, piece: Piece, page: dict) -> None:
         """Ask for the page after `page`, if there is one."""
-        if page["pageInfo"]["hasNextPage"]:
-            self._ask(replace(piece, cursor=page["pageInfo"]["endCursor"], alone=False))
+        info = get(page, "pageInfo", "connection")
+        if get(info, "hasNextPage", "pageInfo"):
+            self._ask(replace(piece, cursor=get(info, "endCursor", "pageInfo"), alone=False))
 
 
-def _failure_of(errors: list[dict], repo: str) -> Failure:
-    if not errors:
-        return answered(404, f"no repository {repo}")
-    first = errors[0]
-    status = _ERROR_STATUS.get(first.get("type", ""))
-    what = status or first.get("type") or "with an error"
-    return Failure(FailureKind.ANSWERED, status, f"GitHub answered {what} ({first.get('message', '')})")
-
-
-_EVENT_KINDS = {
-    "LabeledEvent": "labeled",
-    "UnlabeledEvent": "unlabeled",
-    "ClosedEvent": "closed",
-    "ReopenedEvent": "reopened",
-}
-
-
-def event_of(node: dict) -> IssueEvent | None:
-    kind = _EVENT_KINDS.get(node.get("__typename", ""))
-    if kind is None:
-        return None
-    actor = (node.get("actor") or {}).get("login")
-    label = (node.get("label") or {}).get("name")
-    return IssueEvent(kind, parse_time(node["createdAt"]), actor, label)
-
-
-def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[dict]],
-                       events_by_issue: dict[int, list[dict]]) -> Study:
-    """Build a Study from the (fully paginated) GraphQL nodes.
-
-    `issue_nodes_by_label` maps each stage label name to its issue nodes; `events_by_issue`
-    maps an issue number to all its timeline nodes (first page plus any follow-up pages).
-    """
-    labels_of: dict[int, list[str]] = {}
-    nodes: dict[int, dict] = {}
-    for label, issue_nodes in issue_nodes_by_label.items():
-        if not is_stage_label(label):
-            continue
-        for node in issue_nodes:
-            nodes[node["number"]] = node
-            labels_of.setdefault(node["number"], []).append(label)
-    issues = []
-    for number in sorted(nodes):
-        node = nodes[number]
-        events = [e for n in events_by_issue.get(number, []) if (e := event_of(n)) is not None]
-        events.sort(key=lambda e: e.at)  # stable: GitHub's order breaks ties
-        issues.append(StudyIssue(
-            number=number,
-            title=node["title"],
-            url=node["url"],
-            open=node["state"] == "OPEN",
-            created_at=parse_time(node["createdAt"]),
-            closed_at=parse_time(node["closedAt"]) if node.get("closedAt") else None,
-            labels=tuple(sorted(labels_of[number])),
-            events=tuple(events),
-        ))
-    return Study(repository["nameWithOwner"], repository["url"], tuple(issues))
