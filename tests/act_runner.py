@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -104,6 +105,21 @@ class ActRun:
     def log(self) -> str:
         """The messages, as a person reads act's log."""
         return "\n".join(str(e.get("msg", "")) for e in self.entries)
+
+
+def action_copy(dest: Path) -> Path:
+    """This checkout as a release of the action holds it, for act to use as `ohdsi/factory-sync`:
+    action.yml, requirements.txt, the product and the workflows, as they are in the working tree
+    (uncommitted and new files included, ignored ones not). act copies the folder it is given at
+    every use of the action, so the rest of the checkout (the tests' data, installed tools) stays out."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
+                             "action.yml", "requirements.txt", "action", ".github"],
+                            cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
 
 
 def git_workspace(path: Path, repository: str, files: dict[str, str]) -> Path:

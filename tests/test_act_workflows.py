@@ -11,6 +11,7 @@ reach act's log.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from act_runner import (
     ROOT,
     STUDY_REPO,
     ActRun,
+    action_copy,
     examples_world,
     git_workspace,
     run_act,
@@ -41,27 +43,36 @@ def double(github_double: GitHubDouble, app_private_key: str) -> GitHubDouble:
     return github_double
 
 
-def action_refs() -> dict[str, Path]:
-    """Every ref the examples and the reusable workflow run this action at, mapped to this checkout."""
-    refs = {"ohdsi/factory-sync@v1": ROOT}
+@pytest.fixture(scope="module")
+def action_refs(tmp_path_factory) -> dict[str, Path]:
+    """Every ref the examples and the reusable workflow run this action at, mapped to a copy of this
+    checkout's action."""
+    copy = action_copy(tmp_path_factory.mktemp("factory-sync"))
+    refs = {"ohdsi/factory-sync@v1": copy}
     for step in yaml.safe_load(REUSABLE.read_text(encoding="utf-8"))["jobs"]["resync"]["steps"]:
         if step.get("uses", "").startswith("ohdsi/factory-sync@"):
-            refs[step["uses"]] = ROOT
+            refs[step["uses"]] = copy
     assert len(refs) == 2, refs  # the reusable workflow pins a commit, not v1
     return refs
 
 
-def run_example(double: GitHubDouble, tmp_path: Path, example: str, repository: str, event: str,
-                payload: dict, **secrets: str) -> ActRun:
-    """The example workflow, installed in `repository` as .github/workflows/<example>, on this event."""
-    workspace = git_workspace(tmp_path / "workspace", repository, {
-        f".github/workflows/{example}": (ROOT / "examples" / example).read_text(encoding="utf-8")})
-    with double.world.lock:
-        token = double.world.mint_workflow_token(repository, {"issues": "read"})
-    run = run_act(workspace, event, payload, api_url=double.url, scratch=tmp_path / "act",
-                  secrets={"GITHUB_TOKEN": token, "FACTORY_APP_PRIVATE_KEY": double.private_key, **secrets},
-                  variables={"FACTORY_APP_ID": str(DEMO_APP_ID)}, local=action_refs())
-    assert_nothing_shown(double, act_log=run.shown, summary=run.summary)
+@pytest.fixture
+def run_example(double: GitHubDouble, tmp_path: Path, action_refs: dict[str, Path]) -> Callable[..., ActRun]:
+    """`run_example(example, repository, event, payload, **secrets)`: the example workflow, installed
+    in `repository` as .github/workflows/<example>, run by act on this event."""
+
+    def run(example: str, repository: str, event: str, payload: dict, **secrets: str) -> ActRun:
+        workspace = git_workspace(tmp_path / "workspace", repository, {
+            f".github/workflows/{example}": (ROOT / "examples" / example).read_text(encoding="utf-8")})
+        with double.world.lock:
+            token = double.world.mint_workflow_token(repository, {"issues": "read"})
+        secrets = {"GITHUB_TOKEN": token, "FACTORY_APP_PRIVATE_KEY": double.private_key, **secrets}
+        done = run_act(workspace, event, payload, api_url=double.url, scratch=tmp_path / "act",
+                       secrets=secrets, variables={"FACTORY_APP_ID": str(DEMO_APP_ID)}, local=action_refs)
+        assert_nothing_shown(double, act_log=done.shown, summary=done.summary)
+        assert "git clone" not in done.log, "act fetched an action instead of using this checkout"
+        return done
+
     return run
 
 
@@ -71,14 +82,14 @@ def tracking_issue(double: GitHubDouble):
     return issues[0]
 
 
-def test_the_study_workflow_on_a_labelled_issue(double, tmp_path):
+def test_the_study_workflow_on_a_labelled_issue(double, run_example):
     world = double.world
     study = world.repo(STUDY_REPO)
     issue = study.issues[2]
     with world.lock:
         world.add_label(study, issue, "stage:phenotype-development", "demo-lead")
     payload = study_event("labeled", issue, label="stage:phenotype-development", repo=STUDY_REPO)
-    run = run_example(double, tmp_path, "study-workflow.yml", STUDY_REPO, "issues", payload)
+    run = run_example("study-workflow.yml", STUDY_REPO, "issues", payload)
     assert (run.code, run.job_results()) == (0, {"sync": "success"}), run.log[-4000:]
     tracking = tracking_issue(double)
     assert "## Current stage: Phenotype Development" in tracking.body
@@ -92,14 +103,14 @@ def test_the_study_workflow_on_a_labelled_issue(double, tmp_path):
     assert run.outputs("0", "setup")["python"].endswith("/venv/bin/python")
 
 
-def test_the_study_workflow_on_a_closed_issue(double, tmp_path):
+def test_the_study_workflow_on_a_closed_issue(double, run_example):
     world = double.world
     study = world.repo(STUDY_REPO)
     issue = study.issues[2]
     with world.lock:
         world.set_state(issue, "closed", "demo-lead", "completed")
     payload = study_event("closed", issue, repo=STUDY_REPO)
-    run = run_example(double, tmp_path, "study-workflow.yml", STUDY_REPO, "issues", payload)
+    run = run_example("study-workflow.yml", STUDY_REPO, "issues", payload)
     assert (run.code, run.job_results()) == (0, {"sync": "success"}), run.log[-4000:]
     tracking = tracking_issue(double)
     assert stage_rows(tracking.body)["Protocol Development"] == "complete"
@@ -110,7 +121,7 @@ def test_the_study_workflow_on_a_closed_issue(double, tmp_path):
     assert "| Stage after |" in run.summary
 
 
-def test_the_dispatching_study_workflow_asks_the_factory(double, tmp_path):
+def test_the_dispatching_study_workflow_asks_the_factory(double, run_example):
     world = double.world
     study = world.repo(STUDY_REPO)
     issue = study.issues[2]
@@ -118,7 +129,7 @@ def test_the_dispatching_study_workflow_asks_the_factory(double, tmp_path):
         world.add_label(study, issue, "stage:phenotype-development", "demo-lead")
         dispatch_token = world.mint_workflow_token(FACTORY_REPO, {"contents": "write"})
     payload = study_event("labeled", issue, label="stage:phenotype-development", repo=STUDY_REPO)
-    run = run_example(double, tmp_path, "study-workflow-dispatch.yml", STUDY_REPO, "issues", payload,
+    run = run_example("study-workflow-dispatch.yml", STUDY_REPO, "issues", payload,
                       FACTORY_DISPATCH_TOKEN=dispatch_token)
     assert (run.code, run.job_results()) == (0, {"ask": "success"}), run.log[-4000:]
     [dispatch] = world.dispatches
@@ -127,9 +138,9 @@ def test_the_dispatching_study_workflow_asks_the_factory(double, tmp_path):
     assert not [i for i in world.repo(FACTORY_REPO).issues.values() if not i.is_pull_request]
 
 
-def test_the_factory_workflow_through_the_reusable_workflow(double, tmp_path):
+def test_the_factory_workflow_through_the_reusable_workflow(double, run_example):
     payload = {"action": "factory-sync", "client_payload": {"study": STUDY_REPO}}
-    run = run_example(double, tmp_path, "factory-workflow.yml", FACTORY_REPO, "repository_dispatch", payload)
+    run = run_example("factory-workflow.yml", FACTORY_REPO, "repository_dispatch", payload)
     assert (run.code, run.job_results()) == (0, {"resync": "success"}), run.log[-4000:]
     tracking = tracking_issue(double)
     assert stage_rows(tracking.body)["Protocol Development"] == "in progress"
