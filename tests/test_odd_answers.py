@@ -49,9 +49,10 @@ def add_big_study(github: GitHubDouble) -> str:
         moments = [utc(2025, 2, 1, minute=m) for m in range(EVENTS_PER_PAGE + 3)]
         timeline = [TimelineEvent(world.next_id(), "unlabeled" if n % 2 else "labeled", "demo-lead", at,
                                   label=STAGES[1]) for n, at in enumerate(moments)]
-        timeline.append(TimelineEvent(world.next_id(), "labeled", "demo-lead", utc(2025, 3, 1), label=STAGES[1]))
-        world.import_issue(repo, "Protocol", None, "demo-lead", created_at=utc(2025, 2, 1), labels=[STAGES[1]],
-                           timeline=timeline)
+        timeline.append(TimelineEvent(world.next_id(), "labeled", "demo-lead", utc(2025, 3, 1),
+                                      label=STAGES[1]))
+        world.import_issue(repo, "Protocol", None, "demo-lead", created_at=utc(2025, 2, 1),
+                           labels=[STAGES[1]], timeline=timeline)
         world.installations[DEMO_INSTALLATION_ID].repositories.append(BIG)
     return BIG
 
@@ -182,7 +183,8 @@ def test_every_odd_answer_fails_that_study_alone_or_reads_as_github_means(github
         if run.outputs["failed"] == "1":
             outcomes["failed"] += 1
             assert run.code == 1, case
-            assert f"{BIG}: FAILED: Reading the stage-labelled issues of {BIG} failed: GitHub" in run.stdout, case
+            failed = f"{BIG}: FAILED: Reading the stage-labelled issues of {BIG} failed: GitHub"
+            assert failed in run.stdout, case
         else:
             outcomes["read"] += 1
             assert run.code == 0 and run.outputs["failed"] == "0", case
