@@ -58,6 +58,7 @@ class Study:
     repo: str  # "owner/name" as GitHub spells it
     url: str  # the repository's html url
     issues: tuple[StudyIssue, ...]  # every issue carrying a stage label, by number
+    catalog: str | None = None  # its own catalog file's text (factory_config.STUDY_CATALOG_PATH); None: none
 
 
 @dataclass(frozen=True)
