@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from factory_sync.factory import CreateUnsure, Factory
 from factory_sync.model import Study, TrackingIssue
-from factory_sync.planner import Action, Plan, Policy, claim, plan, retired
+from factory_sync.planner import Action, Plan, Policy, claim, holds_only_its_block, plan, retired
 from factory_sync.portfolio import StudyResult, result_of
+from factory_sync.project_board import ProjectBoard
 from factory_sync.runner import Runner
-from factory_sync.stages import assess
+from factory_sync.stages import Progress, assess
 from factory_sync.summaries import body_diff, diff_summary
 
 
 class Engine:
     """Checks studies against their tracking issues in one Factory."""
 
-    def __init__(self, factory: Factory, policy: Policy, runner: Runner, dry_run: bool = False) -> None:
+    def __init__(self, factory: Factory, policy: Policy, runner: Runner, dry_run: bool = False,
+                 board: ProjectBoard | None = None) -> None:
         self.factory, self.policy, self.runner, self.dry_run = factory, policy, runner, dry_run
+        self.board = board  # the Factory's project board, kept after the tracking issues
+        self.retired: list[int] = []  # spare copies retired in this run (their board items are archived)
 
     def tracking_issue(self, repo: str, pinned: int | None = None) -> TrackingIssue | None:
         """The study's tracking issue: the pinned one, or the one its marker names (spares retired)."""
@@ -55,9 +59,20 @@ class Engine:
             return result_of(study.repo, wanted, issue)
         if wanted.action == Action.UPDATE:
             assert wanted.number is not None
-            issue = self.factory.update(wanted.number, wanted.body, wanted.labels)
-            return result_of(study.repo, wanted, issue)
+            again, issue = self._rewrite(study, progress, wanted.number)
+            return result_of(study.repo, again, issue)
         return result_of(study.repo, wanted, existing)
+
+    def _rewrite(self, study: Study, progress: Progress, number: int) -> tuple[Plan, TrackingIssue]:
+        """Write a tracking issue planned from an earlier reading: read it again just before, plan from
+        what it holds now, and write only if that still differs, so that text people wrote since the
+        listing is kept. GitHub offers no compare-and-swap on an issue's body (no If-Match on PATCH), so
+        what is left is the one round trip between this read and the write."""
+        fresh = self.factory.issue(number)
+        again = plan(study, progress, fresh, self.policy)
+        if again.action is Action.UPDATE:
+            fresh = self.factory.update(number, again.body, again.labels)
+        return again, fresh
 
     def settle(self, issues: list[TrackingIssue], repo: str) -> TrackingIssue | None:
         """The study's tracking issue among `issues`; spare copies that racing runs created are retired."""
@@ -69,7 +84,13 @@ class Engine:
                 self.runner.info(f"Dry run: would close #{spare.number}, a spare copy of "
                                  f"#{found.keep.number}")
                 continue
+            if not holds_only_its_block(self.factory.issue(spare.number), repo):  # written in since?
+                self.runner.warning(f"#{spare.number}, a copy of {repo}'s tracking issue "
+                                    f"#{found.keep.number}, was written in since it was listed; it was left "
+                                    f"open. Merge it into #{found.keep.number} by hand.")
+                continue
             self.factory.retire(spare.number, body, labels)
+            self.retired.append(spare.number)
             self.runner.info(f"Closed #{spare.number}, a spare copy of {repo}'s tracking issue "
                              f"#{found.keep.number}")
         return found.keep
