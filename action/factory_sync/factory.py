@@ -31,9 +31,11 @@ class Factory:
 
     @classmethod
     def through(cls, tokens: InstallationTokens, repo: str, tracking_label: str,
-                write_interval: float) -> Factory:
-        """The Factory, through a token that can only write its issues, writes spaced as GitHub asks."""
-        return cls(tokens.client([repo], WRITE_PERMISSIONS, writes=True, write_interval=write_interval), repo,
+                write_interval: float, also: dict[str, str] | None = None) -> Factory:
+        """The Factory, through a token that can only write its issues (and `also`, the board's
+        permission when there is one), writes spaced as GitHub asks."""
+        permissions = {**WRITE_PERMISSIONS, **(also or {})}
+        return cls(tokens.client([repo], permissions, writes=True, write_interval=write_interval), repo,
                    tracking_label)
 
     def tracking_issues(self) -> list[TrackingIssue]:

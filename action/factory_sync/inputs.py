@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from factory_sync.app_tokens import check_private_key, parse_app_id
+from factory_sync.board import FieldNames, ProjectRef, parse_project
 from factory_sync.errors import FactorySyncError
 from factory_sync.events import DISPATCH_EVENT_TYPE
 from factory_sync.github_client import (
@@ -55,6 +56,8 @@ class Settings:
     http_timeout: int = TIMEOUT_SECONDS  # seconds to wait for one answer from GitHub
     rate_limit_wait: float = SECONDARY_RATE_WAIT  # after a secondary rate limit without Retry-After
     retry_backoff: float = RETRY_BACKOFF  # between retries after a 5xx, a dropped connection, a timeout
+    project: ProjectRef | None = None  # the Factory's project board; None: no board
+    board_fields: FieldNames = FieldNames()  # noqa: RUF009 (frozen) the names of the fields the board keeps
 
     @property
     def waits(self) -> Waits:
@@ -102,6 +105,8 @@ def read_settings(runner: Runner) -> Settings:
                                 0.0, MAX_RATE_LIMIT_WAIT),
         retry_backoff=bounded(runner.input("retry-backoff"), "retry-backoff", RETRY_BACKOFF, 0.0,
                               RETRY_BACKOFF_LIMIT),
+        project=parse_project(runner.input("project")),
+        board_fields=board_fields(runner),
     )
     if private_key:
         check_private_key(private_key)
@@ -177,6 +182,20 @@ def positive_int(value: str, field: str) -> int | None:
     if not (value.isascii() and value.isdigit()) or int(value) == 0:
         raise FactorySyncError(f"{field} must be a positive whole number, not {value!r}; or leave it empty.")
     return int(value)
+
+
+def board_fields(runner: Runner) -> FieldNames:
+    """The names of the board's fields (inputs project-stage-field, project-since-field and
+    project-stalled-field), each distinct from the others."""
+    default = FieldNames()
+    names = FieldNames(*(runner.input(name) or getattr(default, role) for role, name in (
+        ("stage", "project-stage-field"), ("since", "project-since-field"),
+        ("stalled", "project-stalled-field"))))
+    given = [names.stage, names.since, names.stalled]
+    if len({name.lower() for name in given}) < len(given):
+        raise FactorySyncError(f"project-stage-field, project-since-field and project-stalled-field must "
+                               f"name three different fields, not {', '.join(map(repr, given))}.")
+    return names
 
 
 def catalog_from(path: str) -> Catalog:

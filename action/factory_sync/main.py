@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from factory_sync.app_tokens import App, InstallationTokens
+from factory_sync.board_runs import factory_and_board, keep, report_board
 from factory_sync.engine import Engine
 from factory_sync.errors import FactorySyncError
 from factory_sync.events import Trigger, is_factory, parse_factory_event, parse_study_event
-from factory_sync.factory import Factory, send_dispatch
+from factory_sync.factory import send_dispatch
 from factory_sync.github_client import connect
 from factory_sync.health import check_health
 from factory_sync.inputs import Settings, read_settings
@@ -94,11 +95,12 @@ def run(runner: Runner) -> int:
             engine = engine_of(tokens, settings, runner)
             with runner.group(f"Planning the tracking issue in {settings.factory_repo}"):
                 result = engine.check(study, engine.tracking_issue(study.repo, settings.factory_issue))
+            keep(engine.board, [(result, study)], engine.retired, every=False, runner=runner)
     except FactorySyncError as exc:
         runner.error(str(exc))
         return 1
     report_study(runner, result, settings.dry_run)
-    return 0
+    return report_board(runner, engine.board)
 
 
 def app_of(settings: Settings) -> App:
@@ -116,8 +118,8 @@ def installation_tokens(settings: Settings, runner: Runner) -> Iterator[Installa
 
 
 def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) -> Engine:
-    factory = Factory.through(tokens, settings.factory_repo, settings.tracking_label, settings.write_interval)
-    return Engine(factory, settings.policy, runner, settings.dry_run)
+    factory, board = factory_and_board(tokens, settings, runner)
+    return Engine(factory, settings.policy, runner, settings.dry_run, board)
 
 
 def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runner: Runner) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from factory_sync.app_tokens import InstallationTokens, MintRefused
+from factory_sync.board_runs import keep, report_board
 from factory_sync.engine import Engine
 from factory_sync.errors import FactorySyncError
 from factory_sync.events import Trigger
@@ -77,15 +78,18 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner, tokens: Install
         result = _check(repo, read, unread, existing, engine, single)
         results.append(result)
         runner.info(progress_line(index, len(order), result, settings.dry_run))
+    checked = [(result, read[result.study]) for result in results if result.study in read]
+    keep(engine.board, checked, engine.retired, every=not single, runner=runner)
     if not single:
-        return report_portfolio(runner, results, title, settings.dry_run, warnings, notes)
+        code = report_portfolio(runner, results, title, settings.dry_run, warnings, notes)
+        return max(code, report_board(runner, engine.board))
     if results[0].status is Status.FAILED:
         set_counts(runner, results)
         runner.set_output("changed", "false")
         raise FactorySyncError(results[0].reason)
     report_study(runner, results[0], settings.dry_run)
     set_counts(runner, results)
-    return 0
+    return report_board(runner, engine.board)
 
 
 def _tracking_issues(engine: Engine, settings: Settings, trigger: Trigger,

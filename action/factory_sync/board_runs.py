@@ -1,0 +1,77 @@
+"""The board in a run: the Factory token minted with the board's permission, the board kept after the
+tracking issues, and what the run says about it (log, annotations, job summary, exit code)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from factory_sync.app_tokens import InstallationTokens, MintRefused
+from factory_sync.factory import Factory
+from factory_sync.github_client import Client
+from factory_sync.inputs import Settings
+from factory_sync.model import Study
+from factory_sync.portfolio import StudyResult
+from factory_sync.project_board import PERMISSION_HINT, PROJECT_PERMISSIONS, BoardReport, ProjectBoard
+from factory_sync.runner import Runner
+
+
+def keep(board: ProjectBoard | None, checked: Sequence[tuple[StudyResult, Study]], retired: Sequence[int],
+         every: bool, runner: Runner) -> None:
+    """Keep the board after the tracking issues: every study's row (a resync of all), or one's."""
+    if board is None:
+        return
+    with runner.group(f"Keeping the board {board.ref.url}"):
+        rows = [row for result, study in checked if (row := board.row(result, study)) is not None]
+        if every:
+            board.keep_all(rows, retired)
+        else:
+            board.keep_one(rows[0] if rows else None, retired)
+
+
+def report_board(runner: Runner, board: ProjectBoard | None) -> int:
+    """The board's lines in the log and the job summary; 1 when it could not be kept, else 0."""
+    if board is None:
+        return 0
+    report = board.report
+    lines = describe(report, board.ref.url)
+    for line in lines:
+        runner.info(line)
+    for warning in report.warnings:
+        runner.warning(warning, title="factory-sync: project board")
+    for error in report.errors:
+        runner.error(error, title="factory-sync: project board")
+    shown = "".join(f"- {text}\n" for text in [*lines, *report.warnings, *report.errors])
+    runner.summary(f"#### Project board\n\n{shown}\n")
+    return 1 if report.errors else 0
+
+
+def factory_and_board(tokens: InstallationTokens, settings: Settings,
+                      runner: Runner) -> tuple[Factory, ProjectBoard | None]:
+    """The Factory writer and, when `project` is set, its board. The Factory token is then minted with
+    Projects: write added; when the installation does not grant it, the tracking issues are written
+    all the same and the board reports why it was not kept."""
+    through = (tokens, settings.factory_repo, settings.tracking_label, settings.write_interval)
+    if settings.project is None:
+        return Factory.through(*through), None
+    refused = None
+    try:
+        factory = Factory.through(*through, also=PROJECT_PERMISSIONS)
+    except MintRefused:
+        factory = Factory.through(*through)
+        hint = PERMISSION_HINT.format(owner=settings.project.owner)
+        refused = (f"The App's installation does not grant Projects: Read and write, so the board "
+                   f"{settings.project.url} was not kept: {hint}. The tracking issues were written all the "
+                   "same.")
+    writer = factory.client
+    reader = Client(writer.github.requester.auth, writer.api_url, waits=writer.waits)  # the same token
+    board = ProjectBoard(reader, writer, settings.project, settings.factory_repo, settings.catalog, runner,
+                         names=settings.board_fields, dry_run=settings.dry_run)
+    board.unavailable = refused
+    return factory, board
+
+
+def describe(report: BoardReport, url: str) -> list[str]:
+    """Log lines of what the run did to the board."""
+    if report.dry_run:
+        return [f"Dry run: would {what} on the board {url}" for what in report.dry_run]
+    return [report.line(url)]
