@@ -96,7 +96,7 @@ def run_action(
         "app_id": str(DEMO_APP_ID),
         "private_key": github.private_key,
         "factory_repo": FACTORY_REPO,
-        "token": token or github.world.mint_workflow_token(STUDY_REPO, {"issues": "read"}),
+        "token": token or github.world.mint_workflow_token(STUDY_REPO, {"issues": "read", "contents": "read"}),
         "github_api_url": github.url,
         "create_missing": "true",
         "dry_run": "false",

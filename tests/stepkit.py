@@ -72,7 +72,7 @@ def run_step(github: GitHubDouble, workdir: Path, event: str, payload: dict | No
     summary.write_text("")
     if workflow_token is None:
         with github.world.lock:
-            workflow_token = github.world.mint_workflow_token(repository, {"issues": "read"})
+            workflow_token = github.world.mint_workflow_token(repository, {"issues": "read", "contents": "read"})
     given = {"app_id": str(github.app_id), "private_key": github.private_key, "factory_repo": FACTORY_REPO,
              "token": workflow_token, "github_api_url": github.url, "write_interval": "0", **inputs}
     variables = {

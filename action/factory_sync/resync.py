@@ -34,7 +34,8 @@ from factory_sync.summaries import progress_line
 
 STUDY_READ_HINTS = {
     401: "The App's installation token was refused: run the job again; if it persists, check private-key.",
-    403: "The App needs Issues: Read-only (or Read and write) on the study repositories.",
+    403: "The App needs Issues: Read-only (or Read and write) and Contents: Read-only on the study "
+         "repositories.",
     404: "The App's installation cannot see this repository: install the App on it (or add it to the "
          "installation's selected repositories), or correct the study named in its tracking issue.",
 }

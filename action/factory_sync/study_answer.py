@@ -107,4 +107,4 @@ def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[di
             events=tuple(events),
         ))
     return Study(get(repository, "nameWithOwner", "repository"), get(repository, "url", "repository"),
-                 tuple(issues))
+                 tuple(issues), repository.get("catalog"))

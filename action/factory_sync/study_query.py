@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from factory_sync.failures import Failure, FailureKind
 from factory_sync.github_limits import GRAPHQL_NODE_LIMIT
-from factory_sync.model import STAGE_PREFIX, Study
+from factory_sync.model import STAGE_PREFIX, STUDY_CATALOG_PATH, Study
 from factory_sync.study_answer import OddAnswer, failure_of, get, nodes_of, study_from_graphql
 
 # Page sizes. The first page of a study asks for 10 stage labels, 20 issues under each and 40
@@ -31,6 +31,10 @@ GIVE_UP_AFTER = 5  # failed queries in a row after which GitHub is taken to be d
 _EVENT_TYPES = "[LABELED_EVENT, UNLABELED_EVENT, CLOSED_EVENT, REOPENED_EVENT]"
 _ISSUE_ORDER = "{field: CREATED_AT, direction: ASC}"
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+# The study's own stage catalog, read with its first page: no request of its own (null: no such file).
+CATALOG_FIELD = "catalog"
+_CATALOG = (f'{CATALOG_FIELD}: object(expression: "HEAD:{STUDY_CATALOG_PATH}") '
+            "{ ... on Blob { text isTruncated } }")
 
 # Asking by label (not by issue) finds labels outside the catalog too, in the same request.
 _FRAGMENTS = {
@@ -116,7 +120,7 @@ def build_query(pieces: Iterable[Piece]) -> Query:
         used.update(_USES[piece.kind])
         if piece.kind == LABELS:
             labels = f'labels(first: {LABELS_PER_PAGE}, after: $c{i}, query: "{STAGE_PREFIX}")'
-            inner = f"nameWithOwner url {labels} {{ {_PAGE_INFO} nodes {{ ...StudyLabel }} }}"
+            inner = f"nameWithOwner url {_CATALOG} {labels} {{ {_PAGE_INFO} nodes {{ ...StudyLabel }} }}"
         elif piece.kind == ISSUES:
             declared.append(f"$l{i}: String!")
             variables[f"l{i}"] = piece.label
@@ -200,6 +204,9 @@ class StudyReading:
                 continue
             alias = f"s{i}"
             problems = by_alias.get(alias)
+            if problems and all(error.get("path", [])[1:2] == [CATALOG_FIELD] for error in problems):
+                self._fail(piece.repo, catalog_unreadable(problems[0]))
+                continue
             if problems or data.get(alias) is None:
                 self._fail(piece.repo, failure_of(problems or [], piece.repo))
                 continue
@@ -257,7 +264,8 @@ class StudyReading:
     def _take_page(self, piece: Piece, partial: _Partial, repository: dict) -> None:
         if piece.kind == LABELS:
             partial.repository = {"nameWithOwner": get(repository, "nameWithOwner", "repository"),
-                                  "url": get(repository, "url", "repository")}
+                                  "url": get(repository, "url", "repository"),
+                                  CATALOG_FIELD: catalog_text(repository.get(CATALOG_FIELD))}
             page = get(repository, "labels", "repository")
             for label in nodes_of(page, "repository.labels"):
                 self._take_issues(piece.repo, get(label, "name", "label"), get(label, "issues", "label"))
@@ -294,3 +302,21 @@ class StudyReading:
             self._ask(replace(piece, cursor=get(info, "endCursor", "pageInfo"), alone=False))
 
 
+def catalog_text(blob: object) -> str | None:
+    """The text of the study's own catalog file; None when it has none."""
+    if blob is None:
+        return None
+    if not isinstance(blob, dict) or blob.get("text") is None:
+        raise OddAnswer(f"{STUDY_CATALOG_PATH} is not a text file; make it the YAML of the study's stages")
+    if blob.get("isTruncated"):
+        raise OddAnswer(f"{STUDY_CATALOG_PATH} is too large for GitHub to show; keep only the stages in it")
+    return str(blob["text"])
+
+
+def catalog_unreadable(error: dict) -> Failure:
+    """The study's catalog file could not be read (a token without `contents: read`): the study fails,
+    since applying another catalog than the Factory's resync would rewrite its tracking issue."""
+    forbidden = error.get("type") == "FORBIDDEN"
+    return Failure(FailureKind.ANSWERED, 403 if forbidden else None,
+                   f"its own stage catalog {STUDY_CATALOG_PATH} could not be read (GitHub answered "
+                   f"{error.get('type') or 'an error'}: {error.get('message', '')})")

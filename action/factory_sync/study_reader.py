@@ -16,10 +16,12 @@ from factory_sync.github_client import MAX_RATE_LIMIT_WAIT, Client, GitHubError
 from factory_sync.model import Study
 from factory_sync.study_query import StudyReading
 
-READ_PERMISSIONS = {"issues": "read"}  # all an App token needs to read studies
+# All an App token needs to read studies: their issues, and their own stage catalog file.
+READ_PERMISSIONS = {"issues": "read", "contents": "read"}
 STUDY_HINTS = {
     401: "The `token` input was refused: leave it at its default, `${{ github.token }}`.",
-    403: "The token cannot read the study's issues: give the job `permissions: issues: read`.",
+    403: "The token cannot read the study's issues or its stage catalog file: give the job "
+         "`permissions:` `issues: read` and `contents: read`.",
     404: "Check the repository's name, and that the token can read it: the workflow's own token reads "
          "only the repository it runs in.",
 }
