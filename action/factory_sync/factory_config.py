@@ -25,13 +25,12 @@ import yaml
 
 from factory_sync.dashboard import DASHBOARD_LABEL
 from factory_sync.github_limits import LABEL_NAME_LIMIT
-from factory_sync.model import Study, is_stage_label
+from factory_sync.model import STUDY_CATALOG_PATH, Study, is_stage_label
 from factory_sync.stages import CATALOG_FORMAT, DEFAULT_CATALOG, Catalog, CatalogError, Stage, _stage
 from factory_sync.stall import STALL_DAYS
 from factory_sync.tracking_block import TRACKING_LABEL
 
 CONFIG_PATH = ".github/factory-sync.yml"  # in the Factory (input config)
-STUDY_CATALOG_PATH = ".github/factory-stages.yml"  # in a study repository
 STALL_DAYS_LIMIT = 3650
 CONFIG_KEYS = ("stages", "stall-days", "dashboard-label", "tracking-label")
 DEFAULT_CATALOG_NAME = "the OHDSI catalog (the default)"

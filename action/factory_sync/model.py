@@ -10,6 +10,7 @@ from datetime import datetime
 from factory_sync.github_limits import OWNER_NAME_LIMIT, REPO_NAME_LIMIT
 
 STAGE_PREFIX = "stage:"
+STUDY_CATALOG_PATH = ".github/factory-stages.yml"  # a study's own stage catalog, in its repository
 
 # An account's login (letters, digits, hyphens; underscores in managed users' logins), then a
 # repository's name (letters, digits, '.', '_', '-'; not '.' or '..').
@@ -58,7 +59,7 @@ class Study:
     repo: str  # "owner/name" as GitHub spells it
     url: str  # the repository's html url
     issues: tuple[StudyIssue, ...]  # every issue carrying a stage label, by number
-    catalog: str | None = None  # its own catalog file's text (factory_config.STUDY_CATALOG_PATH); None: none
+    catalog: str | None = None  # the text of its own STUDY_CATALOG_PATH file; None when it has none
 
 
 @dataclass(frozen=True)
