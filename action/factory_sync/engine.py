@@ -7,22 +7,35 @@ repository's own run, the Factory's resync and the health check all go through `
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 from factory_sync.factory import CreateUnsure, Factory
+from factory_sync.factory_config import Catalogs
 from factory_sync.model import Study, TrackingIssue
 from factory_sync.planner import Action, Plan, Policy, claim, holds_only_its_block, plan, retired
-from factory_sync.portfolio import StudyResult, result_of
+from factory_sync.portfolio import StudyResult, WriteBudget, deferred, result_of
 from factory_sync.project_board import ProjectBoard
 from factory_sync.runner import Runner
 from factory_sync.stages import Progress, assess
+from factory_sync.stall import with_time_in_stage
 from factory_sync.summaries import body_diff, diff_summary
 
 
 class Engine:
     """Checks studies against their tracking issues in one Factory."""
 
+    # The run's portfolio rules, set by main: the catalog each study is checked against (its own, else
+    # the Factory's), and the day (the runner's clock) and stall-days that its time in stage is
+    # counted with. Unset: the policy's catalog, and no time in stage.
+    catalogs: Catalogs | None = None
+    today: date | None = None
+    stall_days: int = 0
+
     def __init__(self, factory: Factory, policy: Policy, runner: Runner, dry_run: bool = False,
-                 board: ProjectBoard | None = None) -> None:
+                 board: ProjectBoard | None = None, budget: WriteBudget | None = None) -> None:
         self.factory, self.policy, self.runner, self.dry_run = factory, policy, runner, dry_run
+        self.budget = budget or WriteBudget(None)  # the writes this run may still make
         self.board = board  # the Factory's project board, kept after the tracking issues
         self.retired: list[int] = []  # spare copies retired in this run (their board items are archived)
 
@@ -36,7 +49,11 @@ class Engine:
               diff_in_summary: bool = True) -> StudyResult:
         """Plan the study's tracking issue from its truth and write it if it differs (not in a dry run)."""
         runner = self.runner
-        progress = assess(study, self.policy.catalog)
+        policy = self.policy_for(study)
+        progress = assess(study, policy.catalog)
+        if self.today is not None:
+            progress = with_time_in_stage(progress, study, self.today, self.stall_days)
+        self.progress[study.repo] = progress
         for label in progress.unknown_labels:
             runner.warning(f"{study.repo} uses the label {label!r}, which is not in the stage catalog; "
                            "it is listed as unknown. Add it to the `stages` file or rename the label.",
@@ -50,12 +67,14 @@ class Engine:
             if wanted.action in (Action.CREATE, Action.UPDATE):
                 self._show_diff(study.repo, existing, wanted, diff_in_summary)
             return result_of(study.repo, wanted, existing)
+        if wanted.action in (Action.CREATE, Action.UPDATE) and self.budget.spent:
+            return deferred(result_of(study.repo, wanted, existing))
         if wanted.action == Action.CREATE:
             issue = self._create(wanted, study.repo)
             # The issue kept may be another run's, created from an older truth: reconcile it too.
             again = plan(study, progress, issue, self.policy)
             if again.action == Action.UPDATE:
-                issue = self.factory.update(issue.number, again.body, again.labels)
+                issue = self._update(issue.number, again)
             return result_of(study.repo, wanted, issue)
         if wanted.action == Action.UPDATE:
             assert wanted.number is not None
@@ -71,8 +90,12 @@ class Engine:
         fresh = self.factory.issue(number)
         again = plan(study, progress, fresh, self.policy)
         if again.action is Action.UPDATE:
-            fresh = self.factory.update(number, again.body, again.labels)
+            fresh = self._update(number, again)
         return again, fresh
+
+    def _update(self, number: int, wanted: Plan) -> TrackingIssue:
+        self.budget.spend()
+        return self.factory.update(number, wanted.body, wanted.labels)
 
     def settle(self, issues: list[TrackingIssue], repo: str) -> TrackingIssue | None:
         """The study's tracking issue among `issues`; spare copies that racing runs created are retired."""
@@ -89,6 +112,7 @@ class Engine:
                                     f"#{found.keep.number}, was written in since it was listed; it was left "
                                     f"open. Merge it into #{found.keep.number} by hand.")
                 continue
+            self.budget.spend()
             self.factory.retire(spare.number, body, labels)
             self.retired.append(spare.number)
             self.runner.info(f"Closed #{spare.number}, a spare copy of {repo}'s tracking issue "
@@ -103,6 +127,7 @@ class Engine:
         create they are listed again, because another run may have created one at the same time: every
         run keeps the same one (planner.claim) and the spare copies are retired.
         """
+        self.budget.spend()
         try:
             created = self.factory.create(wanted.title, wanted.body, wanted.labels)
         except CreateUnsure as exc:

@@ -21,12 +21,14 @@ from factory_sync.github_client import (
 from factory_sync.github_limits import EVENT_TYPE_LIMIT
 from factory_sync.model import is_repo_name
 from factory_sync.planner import Policy
+from factory_sync.portfolio import WRITE_BUDGET
 from factory_sync.runner import Runner
 from factory_sync.stages import DEFAULT_CATALOG, Catalog, load_catalog
 from factory_sync.tracking_block import TRACKING_LABEL
 
 MODES = ("sync", "dispatch", "check")
 WRITE_INTERVAL_LIMIT = 60.0
+WRITE_BUDGET_LIMIT = 100_000
 HTTP_TIMEOUT_LIMITS = (1, 600)  # whole seconds: PyGithub takes no fractions
 RETRY_BACKOFF_LIMIT = 60.0
 # Where an empty app-id or private-key usually comes from.
@@ -53,6 +55,7 @@ class Settings:
     discover: bool = False  # a resync also looks for untracked studies among the installation's repos
     dispatch_event_type: str = DISPATCH_EVENT_TYPE
     write_interval: float = WRITE_INTERVAL  # seconds between writes, as GitHub asks
+    write_budget: int = WRITE_BUDGET  # the most writes one resync makes
     http_timeout: int = TIMEOUT_SECONDS  # seconds to wait for one answer from GitHub
     rate_limit_wait: float = SECONDARY_RATE_WAIT  # after a secondary rate limit without Retry-After
     retry_backoff: float = RETRY_BACKOFF  # between retries after a 5xx, a dropped connection, a timeout
@@ -99,6 +102,8 @@ def read_settings(runner: Runner) -> Settings:
         dispatch_event_type=event_type(runner.input("dispatch-event-type") or DISPATCH_EVENT_TYPE),
         write_interval=bounded(runner.input("write-interval"), "write-interval", WRITE_INTERVAL, 0.0,
                                WRITE_INTERVAL_LIMIT),
+        write_budget=int(bounded(runner.input("write-budget"), "write-budget", WRITE_BUDGET, 1,
+                                 WRITE_BUDGET_LIMIT, whole=True, unit="writes")),
         http_timeout=int(bounded(runner.input("http-timeout"), "http-timeout", TIMEOUT_SECONDS,
                                  *HTTP_TIMEOUT_LIMITS, whole=True)),
         rate_limit_wait=bounded(runner.input("rate-limit-wait"), "rate-limit-wait", SECONDARY_RATE_WAIT,
@@ -161,8 +166,9 @@ def event_type(value: str) -> str:
     return value
 
 
-def bounded(value: str, field: str, default: float, low: float, high: float, whole: bool = False) -> float:
-    """A number of seconds from `low` to `high` (decimals allowed unless `whole`); `default` when empty."""
+def bounded(value: str, field: str, default: float, low: float, high: float, whole: bool = False,
+            unit: str = "seconds") -> float:
+    """A number of `unit` from `low` to `high` (decimals allowed unless `whole`); `default` when empty."""
     if not value:
         return default
     try:
@@ -171,7 +177,7 @@ def bounded(value: str, field: str, default: float, low: float, high: float, who
         number = float("nan")
     if not low <= number <= high:  # also refuses nan
         kind = "a whole number" if whole else "a number"
-        raise FactorySyncError(f"{field} must be {kind} of seconds from {low:g} to {high:g} "
+        raise FactorySyncError(f"{field} must be {kind} of {unit} from {low:g} to {high:g} "
                                f"(the default is {default:g}), not {value!r}.")
     return number
 

@@ -22,6 +22,7 @@ from factory_sync.factory import send_dispatch
 from factory_sync.github_client import connect
 from factory_sync.health import check_health
 from factory_sync.inputs import Settings, read_settings
+from factory_sync.portfolio import WriteBudget
 from factory_sync.report import announcer, report_study
 from factory_sync.resync import resync
 from factory_sync.runner import Runner
@@ -119,7 +120,9 @@ def installation_tokens(settings: Settings, runner: Runner) -> Iterator[Installa
 
 def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) -> Engine:
     factory, board = factory_and_board(tokens, settings, runner)
-    return Engine(factory, settings.policy, runner, settings.dry_run, board)
+    in_factory = is_factory(runner.repository, settings.factory_repo)
+    budget = WriteBudget(settings.write_budget if in_factory else None)
+    return Engine(factory, settings.policy, runner, settings.dry_run, board, budget)
 
 
 def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runner: Runner) -> int:

@@ -79,6 +79,7 @@ class Status(StrEnum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     UNTRACKED = "untracked"  # no tracking issue, and create-missing is false
+    DEFERRED = "deferred"  # differs, and the run's write budget is spent: the next run writes it
     FAILED = "failed"
 
 
@@ -118,12 +119,41 @@ class Counts:
     unchanged: int
     failed: int
     untracked: int
+    deferred: int = 0
 
 
 def count(results: Sequence[StudyResult]) -> Counts:
     def of(*statuses: Status) -> int:
         return sum(result.status in statuses for result in results)
 
-    return Counts(len(results), of(*CHANGED), of(Status.UNCHANGED), of(Status.FAILED), of(Status.UNTRACKED))
+    return Counts(len(results), of(*CHANGED), of(Status.UNCHANGED), of(Status.FAILED), of(Status.UNTRACKED),
+                  of(Status.DEFERRED))
+
+
+def deferred(result: StudyResult) -> StudyResult:
+    """A study whose tracking issue differs but is left for the next run: the write budget is spent."""
+    return StudyResult(result.study, Status.DEFERRED, result.stage_before, result.stage_after, result.issue,
+                       result.changes, stage_label=result.stage_label)
+
+
+# GitHub allows an App installation 500 content-creating requests an hour, shared by every study
+# repository's own runs: an hourly resync that writes at most 300 leaves them 200.
+WRITE_BUDGET = 300
+
+
+class WriteBudget:
+    """The writes one run may make (None: no bound), so that a resync leaves room in GitHub's hourly
+    budget of content-creating requests for the study repositories' own runs."""
+
+    def __init__(self, writes: int | None) -> None:
+        self.left = writes
+
+    @property
+    def spent(self) -> bool:
+        return self.left is not None and self.left <= 0
+
+    def spend(self) -> None:
+        if self.left is not None:
+            self.left -= 1
 
 

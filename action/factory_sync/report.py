@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from factory_sync.app_tokens import InstallationToken, describe_permissions, describe_repositories
 from factory_sync.portfolio import Status, StudyResult, count
 from factory_sync.runner import Runner
-from factory_sync.summaries import failure_message, render_summary, study_summary, verdict
+from factory_sync.summaries import budget_message, failure_message, render_summary, study_summary, verdict
 
 STUDY_OUTPUTS = ("factory-issue-number", "factory-issue-url", "stage")
 FAILURE_ANNOTATIONS = 10  # failed studies shown as error annotations; the log and summary list all
@@ -42,6 +42,7 @@ def set_counts(runner: Runner, results: Sequence[StudyResult]) -> None:
     runner.set_output("changed-count", str(counts.changed))
     runner.set_output("failed", str(counts.failed))
     runner.set_output("untracked", str(counts.untracked))
+    runner.set_output("deferred", str(counts.deferred))
 
 
 def report_portfolio(runner: Runner, results: Sequence[StudyResult], title: str, dry_run: bool,
@@ -59,6 +60,8 @@ def report_portfolio(runner: Runner, results: Sequence[StudyResult], title: str,
     runner.set_output("changed", "true" if counts.changed and not dry_run else "false")
     set_counts(runner, results)
     runner.summary(render_summary(results, title, dry_run, [*warnings, *notes]))
+    if (budget := budget_message(results)) is not None:
+        runner.notice(budget)
     runner.notice(f"Resync: {counts.checked} studies checked, {counts.changed} "
                   f"{'would change' if dry_run else 'changed'}, {counts.unchanged} unchanged, "
                   f"{counts.failed} failed, {counts.untracked} untracked")

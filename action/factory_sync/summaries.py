@@ -54,6 +54,9 @@ def describe(result: StudyResult, dry_run: bool) -> str:
         return "unchanged"
     if result.status is Status.UNTRACKED:
         return f"untracked, at {result.stage_after} (create-missing is false: no tracking issue created)"
+    if result.status is Status.DEFERRED:
+        changes = "; ".join(result.changes)
+        return f"differs, left for the next run ({changes}): this run's write budget is spent"
     verb = {Status.CREATED: "create", Status.UPDATED: "update"}[result.status]
     done = f"would {verb}" if dry_run else f"{verb}d"
     issue = f" #{result.issue.number}" if result.issue is not None else ""
@@ -65,6 +68,16 @@ def describe(result: StudyResult, dry_run: bool) -> str:
 def progress_line(index: int, total: int, result: StudyResult, dry_run: bool) -> str:
     """E.g. `[120/1000] org/Study: unchanged`."""
     return f"[{index}/{total}] {result.study}: {describe(result, dry_run)}"
+
+
+def budget_message(results: Sequence[StudyResult]) -> str | None:
+    """What a resync that stopped writing at its budget says; None when it did not."""
+    left = count(results).deferred
+    if not left:
+        return None
+    return (f"The write budget of this run is spent (input write-budget): {left} "
+            f"{'study still differs' if left == 1 else 'studies still differ'}; the next resync continues "
+            "with them, as a resync writes only what still differs.")
 
 
 def failure_message(results: Sequence[StudyResult]) -> str:
@@ -87,6 +100,8 @@ def render_summary(results: Sequence[StudyResult], title: str, dry_run: bool,
               f"| {counts.checked} | {counts.changed} | {counts.unchanged} | {counts.failed} | "
               f"{counts.untracked} |", ""]
     lines += [f"{note}" for note in notes] + ([""] if notes else [])
+    if (budget := budget_message(results)) is not None:
+        lines += [budget, ""]
     changed = [result for result in results if result.status in CHANGED]
     lines += _table(f"Changed ({len(changed)})", ["Study", "Stage before", "Stage after", "Tracking issue",
                                                   "What changed"],
