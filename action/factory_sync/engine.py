@@ -58,7 +58,7 @@ class Engine:
             runner.warning(f"{study.repo} uses the label {label!r}, which is not in the stage catalog; "
                            "it is listed as unknown. Add it to the `stages` file or rename the label.",
                            title="Unknown stage label")
-        wanted = plan(study, progress, existing, self.policy)
+        wanted = plan(study, progress, existing, policy)
         for change in wanted.changes:
             runner.info(f"- {change}")
         for warning in wanted.warnings:
@@ -96,6 +96,18 @@ class Engine:
     def _update(self, number: int, wanted: Plan) -> TrackingIssue:
         self.budget.spend()
         return self.factory.update(number, wanted.body, wanted.labels)
+
+    def policy_for(self, study: Study) -> Policy:
+        """The policy with the catalog this study is checked against; a catalog file with a mistake, or a
+        `stages` input that disagrees with it, raises factory_config.ConfigError (nothing is written)."""
+        if self.catalogs is None:
+            return self.policy
+        return replace(self.policy, catalog=self.catalogs.of(study)[0])
+
+    @property
+    def progress(self) -> dict[str, Progress]:
+        """Each study checked in this run: its progress, time in stage included (dashboard, export)."""
+        return self.__dict__.setdefault("_progress", {})
 
     def settle(self, issues: list[TrackingIssue], repo: str) -> TrackingIssue | None:
         """The study's tracking issue among `issues`; spare copies that racing runs created are retired."""
