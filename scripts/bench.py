@@ -13,6 +13,7 @@ It prints a table and, as its last line, one JSON object with every figure. Exit
 factory-sync run failed.
 
 Usage: PYTHONPATH=action python scripts/bench.py [--sizes 10,100,1000] [--latency 0.05] [--seed 1]
+       [--limits off|github]
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import yaml
 
 from factory_sync.tracking_body import begin_marker
 from github_double.demo_world import generate_private_key
+from github_double.limits import SecondaryLimits
 from github_double.portfolio_world import (
     APP_ID,
     CONFIG_PATH,
@@ -65,6 +67,7 @@ class Run:
     seconds: float
     exit_code: int = 0
     error: str = ""  # what went wrong, for a failed run
+    refusals: int = 0  # requests the double refused for a secondary rate limit
 
     @property
     def ok(self) -> bool:
@@ -84,7 +87,8 @@ def timed(double: GitHubDouble, work: Callable[[], tuple[int, str]]) -> Run:
     exit_code, error = work()
     seconds = time.perf_counter() - started
     entries = double.log.entries()
-    return Run(len(entries), sum(map(is_write, entries)), round(seconds, 2), exit_code, error)
+    return Run(len(entries), sum(map(is_write, entries)), round(seconds, 2), exit_code, error,
+               double.log.refusals())
 
 
 # -- factory-sync ------------------------------------------------------------------------------
@@ -192,27 +196,34 @@ def baseline(double: GitHubDouble, key: str) -> Run:
 
 
 # -- one size, all sizes -------------------------------------------------------------------------
-def serve(double: GitHubDouble, n: int, seed: int, key: str, latency: float) -> None:
+# The double's secondary rate limits (--limits): GitHub's, or none. The resync does not pace itself
+# within GitHub's yet, so the bench runs without them unless asked.
+LIMITS = {"github": SecondaryLimits, "off": SecondaryLimits.off}
+
+
+def serve(double: GitHubDouble, n: int, seed: int, key: str, latency: float, limits: str = "off") -> None:
     world, _ = build_portfolio_world(n, seed, key)
+    world.limits = LIMITS[limits]()
     double.reset(world, key)
     double.latency = latency
 
 
-def bench_size(double: GitHubDouble, n: int, seed: int, key: str, latency: float, tmp: Path) -> dict:
+def bench_size(double: GitHubDouble, n: int, seed: int, key: str, latency: float, tmp: Path,
+               limits: str = "off") -> dict:
     """The four runs at one size, each system on a fresh copy of the same world."""
-    serve(double, n, seed, key, latency)
+    serve(double, n, seed, key, latency, limits)
     first = resync(double, key, tmp, 1, write_interval="0")
     if first.ok:
         first.error = adoption_error(double, n)
     # After a failed first resync, a second one would measure nothing worth comparing.
     noop = (resync(double, key, tmp, 2, write_interval=None) if first.ok
             else Run(0, 0, 0.0, error="not run: the first resync failed"))
-    serve(double, n, seed, key, latency)
+    serve(double, n, seed, key, latency, limits)
     runs = {"first": first, "noop": noop, "baseline_first": baseline(double, key),
             "baseline_noop": baseline(double, key)}
     figures: dict = {"n": n}
     for name, run in runs.items():
-        for field in ("requests", "writes", "seconds"):  # a failed run's figures would mislead: None
+        for field in ("requests", "writes", "seconds", "refusals"):  # a failed run's would mislead: None
             figures[f"{name}_{field}"] = getattr(run, field) if run.ok else None
         if not run.ok:
             figures[f"{name}_error"] = (f"exit {run.exit_code}: " if run.exit_code else "") + run.error
@@ -251,7 +262,8 @@ NOTES = [
 
 def table(results: list[dict], latency: float) -> str:
     lines = [f"Resync benchmark on the GitHub double, {latency * 1000:g} ms latency on every request",
-             WRITES_MEANING, "", f"{'N':>6}  {'run':<32}{'requests':>10}{'writes':>8}{'seconds':>9}"]
+             WRITES_MEANING, "",
+             f"{'N':>6}  {'run':<32}{'requests':>10}{'writes':>8}{'seconds':>9}{'refusals':>10}"]
     for figures in results:
         n = figures["n"]
         for name, title in ROWS:
@@ -259,7 +271,7 @@ def table(results: list[dict], latency: float) -> str:
                 lines.append(f"{n:>6}  {title:<32}  FAILED, see below")
                 continue
             lines.append(f"{n:>6}  {title:<32}{figures[f'{name}_requests']:>10}{figures[f'{name}_writes']:>8}"
-                         f"{figures[f'{name}_seconds']:>9.2f}")
+                         f"{figures[f'{name}_seconds']:>9.2f}{figures[f'{name}_refusals']:>10}")
         ratios = [f"x{figures[name]} {what}" for name, what in (("noop_request_ratio", "requests"),
                                                                  ("noop_seconds_ratio", "seconds"))
                   if figures[name] is not None]
@@ -277,6 +289,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sizes", default="10,100,1000", help="numbers of studies, comma-separated")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
     parser.add_argument("--seed", type=int, default=1, help="the portfolio world's seed")
+    parser.add_argument("--limits", choices=sorted(LIMITS), default="off",
+                        help="the double's secondary rate limits: GitHub's, or none (the default)")
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(","))
     key = generate_private_key()
@@ -284,9 +298,10 @@ def main(argv: list[str]) -> int:
     with GitHubDouble() as double, tempfile.TemporaryDirectory(prefix="factory-sync-bench-") as tmp:
         for n in sizes:
             print(f"N = {n} ...", file=sys.stderr, flush=True)
-            results.append(bench_size(double, n, args.seed, key, args.latency, Path(tmp)))
+            results.append(bench_size(double, n, args.seed, key, args.latency, Path(tmp), args.limits))
     print(table(results, args.latency))
-    summary = {**results[-1], "latency": args.latency, "seed": args.seed, "definitions": WRITES_MEANING,
+    summary = {**results[-1], "latency": args.latency, "seed": args.seed, "limits": args.limits,
+               "definitions": WRITES_MEANING,
                "sizes": {str(figures["n"]): figures for figures in results}}
     at_target = next((figures for figures in results if figures["n"] == TARGET_N), None)
     if at_target is not None:

@@ -12,11 +12,12 @@ Two modes: the fault answers the request once (GitHub hiccups: the run must reco
 that request and the next three, as many as the retries (GitHub down for a while: the run may fail,
 cleanly). The second mode plays one fault of each way a request can fail for good: a 5xx, a rate
 limit, a dropped connection; the others end the same way once retried, and requests that time out
-every time are tested on their own below (four timeouts of a second each per run).
+every time are tested on their own below (four timeouts of two seconds each per run).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,9 +43,11 @@ from github_double.world import Issue, utc
 from stepkit import Run, run_step
 
 STAGES = [stage.label for stage in DEFAULT_CATALOG.stages]
-SLOW = 2.0  # seconds a "slow" answer takes, past the runs' http-timeout of 1 s
-# The shortest waits the inputs allow: the waits themselves are checked by the tests at the end.
-FAST = {"http_timeout": "1", "rate_limit_wait": "0", "retry_backoff": "0"}
+SLOW = 4.0  # seconds a "slow" answer takes, past the runs' http-timeout of 2 s
+# Short waits: the waits themselves are checked by the tests at the end. The timeout leaves every
+# answer that is not held a hundred times the time it takes, however loaded the machine.
+FAST = {"http_timeout": "2", "rate_limit_wait": "0", "retry_backoff": "0"}
+HELD = 60.0  # seconds a held answer waits at most: the tests release it once they have seen enough
 
 # The faults the double can play, as GitHub plays them.
 FAULTS: dict[str, tuple[str, dict]] = {
@@ -319,6 +322,14 @@ def creates(github: GitHubDouble) -> list:
     return github.log.select("POST", f"/repos/{FACTORY_REPO}/issues")
 
 
+def until(condition: Callable[[], object]) -> None:
+    """Wait for something the double does, at most as long as an answer is held."""
+    deadline = time.monotonic() + HELD
+    while not condition():
+        assert time.monotonic() < deadline, "the double never got there"
+        time.sleep(0.01)
+
+
 @pytest.mark.parametrize("name", FAULTS)
 def test_a_fault_on_the_create_never_leaves_two_tracking_issues(github, app_private_key, tmp_path, name):
     kind, options = FAULTS[name]
@@ -354,11 +365,25 @@ def test_a_create_whose_answer_was_lost_is_found_before_it_is_sent_again(github,
                         if (e.method, e.path) == ("POST", f"/repos/{FACTORY_REPO}/issues"))
 
     payload = new_study_world(github, app_private_key)
-    # The create is held past the run's timeout of 2 s and lands while the run looks for it, slowly.
-    github.faults.on_request(position, "slow", seconds=2.3)
-    github.faults.on_request(position + 1, "slow", seconds=1.0)
-    run = run_step(github, tmp_path / "fault", "issues", payload, repository=STUDY_REPO,
-                   **{**FAST, "http_timeout": "2"})
+    # The create is held past the run's timeout and lands while the run looks for it: the look-up is
+    # held until the create is done, whatever the machine's speed.
+    create = github.faults.on_request(position, "slow", seconds=HELD)
+    lookup = github.faults.on_request(position + 1, "slow", seconds=HELD)
+
+    def land_the_create_during_the_lookup() -> None:
+        until(lambda: lookup.fired == 1)
+        create.release()
+        until(lambda: creates(github))
+        lookup.release()
+
+    watcher = threading.Thread(target=land_the_create_during_the_lookup)
+    watcher.start()
+    try:
+        run = run_step(github, tmp_path / "fault", "issues", payload, repository=STUDY_REPO, **FAST)
+    finally:
+        create.release()
+        lookup.release()
+        watcher.join()
 
     assert run.code == 0, run.log
     assert "Looking for the issue before creating it again" in run.log
@@ -435,10 +460,13 @@ def test_wait_inputs_out_of_range_are_refused_with_the_range(github, tracked, tm
 
 def test_a_read_timeout_is_retried_within_seconds(github, tracked, tmp_path):
     tracking, payload = tracked
-    github.faults.add("slow", method="GET", path=f"/repos/{FACTORY_REPO}/issues", seconds=SLOW)
-    run = run_step(github, tmp_path, "issues", payload, repository=STUDY_REPO, **FAST)
+    held = github.faults.add("slow", method="GET", path=f"/repos/{FACTORY_REPO}/issues", seconds=HELD)
+    try:
+        run = run_step(github, tmp_path, "issues", payload, repository=STUDY_REPO, **FAST)
+    finally:
+        held.release()  # only now can the held answer come: the run did not wait for it
     assert run.code == 0, run.log
-    assert 1 <= run.seconds < 1 + SLOW + 1
+    assert run.seconds >= 2, "it waited one http-timeout"
     assert tracking.body.startswith(ABOVE) and "Phenotype Development" in tracking.body
 
 
@@ -448,7 +476,7 @@ def test_a_read_timeout_is_retried_within_seconds(github, tracked, tmp_path):
     ("429", {"retry_after": 1}, "GitHub answered 429 (You have exceeded a secondary rate limit"),
     ("secondary", {}, "GitHub answered 403 (a rate limit, still in force after 3 retries). GitHub's rate"),
     ("dropped", {}, "GitHub closed the connection without answering"),
-    ("slow", {"seconds": 1.2}, "GitHub did not answer in time (a timeout)"),
+    ("slow", {"seconds": SLOW}, "GitHub did not answer in time (a timeout)"),
 ])
 def test_when_the_retries_run_out_the_error_says_what_github_did(github, tracked, tmp_path, kind, options,
                                                                   answer):
@@ -483,7 +511,7 @@ def test_github_unreachable_is_said_so(github, tracked, tmp_path):
 def test_a_study_that_github_never_answers_in_time_fails_cleanly(github, tracked, tmp_path):
     tracking, payload = tracked
     body = tracking.body
-    github.faults.add("slow", method="POST", path="/graphql", seconds=1.2, times=None)
+    github.faults.add("slow", method="POST", path="/graphql", seconds=SLOW, times=None)
     run = run_step(github, tmp_path, "issues", payload, repository=STUDY_REPO, **FAST)
     github.faults.clear()
     assert run.code == 1

@@ -21,6 +21,7 @@ from factory_sync.model import TrackingIssue
 from factory_sync.planner import Claim, DuplicateTrackingIssues, claim, retired
 from factory_sync.tracking_body import END_MARKER, begin_marker, names_study
 from github_double.demo_world import FACTORY_REPO, STUDY_REPO
+from github_double.limits import SecondaryLimits
 from github_double.server import GitHubDouble
 from github_double.world import Issue, utc
 
@@ -91,6 +92,10 @@ def a_fresh_run_changes_nothing(github: GitHubDouble, tmp_path: Path, payload: d
 
 
 def test_twenty_runs_creating_one_study_s_tracking_issue_converge_on_one(github, tmp_path):
+    # Twenty runs creating and then retiring up to nineteen spare copies each make more than GitHub's
+    # 80 content-creating requests (and 900 REST points) a minute; what is tested here is that they
+    # converge, not pacing.
+    github.world.limits = SecondaryLimits(content_per_minute=1000, content_per_hour=5000, rest_points=10_000)
     payload = add_stage_issue(github)
     github.faults.add("slow", method="POST", path=f"/repos/{FACTORY_REPO}/issues", seconds=HELD, times=RUNS)
     runs = twenty_study_runs(github, tmp_path, payload)
