@@ -103,8 +103,8 @@ class ActRun:
 
     @property
     def log(self) -> str:
-        """The messages, as a person reads act's log."""
-        return "\n".join(str(e.get("msg", "")) for e in self.entries)
+        """The messages as act's log shows them without --verbose (its debug entries left out)."""
+        return "\n".join(str(e.get("msg", "")) for e in self.entries if e.get("level") != "debug")
 
 
 def action_copy(dest: Path) -> Path:

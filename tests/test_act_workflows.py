@@ -62,10 +62,10 @@ def run_example(double: GitHubDouble, tmp_path: Path, action_refs: dict[str, Pat
     in `repository` as .github/workflows/<example>, run by act on this event."""
 
     def run(example: str, repository: str, event: str, payload: dict, **secrets: str) -> ActRun:
-        workspace = git_workspace(tmp_path / "workspace", repository, {
-            f".github/workflows/{example}": (ROOT / "examples" / example).read_text(encoding="utf-8")})
-        with double.world.lock:
-            token = double.world.mint_workflow_token(repository, {"issues": "read"})
+        text = (ROOT / "examples" / example).read_text(encoding="utf-8")
+        workspace = git_workspace(tmp_path / "workspace", repository, {f".github/workflows/{example}": text})
+        with double.world.lock:  # the job's GITHUB_TOKEN, with the permissions the job asks for
+            token = double.world.mint_workflow_token(repository, job_permissions(yaml.safe_load(text)))
         secrets = {"GITHUB_TOKEN": token, "FACTORY_APP_PRIVATE_KEY": double.private_key, **secrets}
         done = run_act(workspace, event, payload, api_url=double.url, scratch=tmp_path / "act",
                        secrets=secrets, variables={"FACTORY_APP_ID": str(DEMO_APP_ID)}, local=action_refs)
@@ -74,6 +74,12 @@ def run_example(double: GitHubDouble, tmp_path: Path, action_refs: dict[str, Pat
         return done
 
     return run
+
+
+def job_permissions(workflow: dict) -> dict[str, str]:
+    """The permissions of the workflow's one job, as GitHub gives them to its GITHUB_TOKEN."""
+    [job] = workflow["jobs"].values()
+    return dict(job.get("permissions", workflow.get("permissions")) or {})
 
 
 def tracking_issue(double: GitHubDouble):
