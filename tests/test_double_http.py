@@ -86,9 +86,13 @@ def test_dropped_connection_and_slow_answer(github, token):
     with pytest.raises(requests.ConnectionError):
         _get(github, ISSUE, token)
     assert github.log.last().status is None and github.log.last().fault == "dropped"
-    github.faults.on_request(1, "slow", seconds=0.5)
-    with pytest.raises(requests.ReadTimeout):
-        requests.get(f"{github.url}{ISSUE}", headers={"Authorization": f"token {token}"}, timeout=0.1)
+    held = github.faults.on_request(1, "slow", seconds=60)
+    try:  # the answer is held until released, so the read times out however slow the machine
+        with pytest.raises(requests.ReadTimeout):
+            requests.get(f"{github.url}{ISSUE}", headers={"Authorization": f"token {token}"},
+                         timeout=(10, 0.2))
+    finally:
+        held.release()
     assert _get(github, ISSUE, token).status_code == 200
 
 
