@@ -167,8 +167,8 @@ def run_act(workspace: Path, event: str, payload: dict, *, api_url: str, scratch
            if not name.startswith(("GITHUB_", "INPUT_", "RUNNER_", "ACTIONS_", "ACT"))}
     env.update({"ACT_DISABLE_VERSION_CHECK": "1", "XDG_CONFIG_HOME": str(scratch / "config")})
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True,
-                          timeout=ACT_TIMEOUT, check=False)
+    done = subprocess.run(command, cwd=workspace, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=ACT_TIMEOUT, check=False)
     seconds = time.perf_counter() - started
     text = done.stdout + done.stderr
     return ActRun(done.returncode, [_entry(line) for line in text.splitlines()], text, seconds)
