@@ -3,12 +3,17 @@ that asks the Factory for a resync."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+from urllib.parse import quote
+
 from factory_sync.app_tokens import InstallationTokens
 from factory_sync.errors import FactorySyncError
 from factory_sync.github_client import Client, GitHubError
 from factory_sync.model import TrackingIssue
 
-WRITE_PERMISSIONS = {"issues": "write"}  # all the Factory's token needs
+# All the Factory's token needs: its issues, and reading its config file (factory_config.CONFIG_PATH).
+WRITE_PERMISSIONS = {"issues": "write", "contents": "read"}
 
 
 class CreateUnsure(FactorySyncError):
@@ -37,6 +42,35 @@ class Factory:
         permissions = {**WRITE_PERMISSIONS, **(also or {})}
         return cls(tokens.client([repo], permissions, writes=True, write_interval=write_interval), repo,
                    tracking_label)
+
+    def file(self, path: str) -> str | None:
+        """A text file on the Factory's default branch (its config), or None when there is none."""
+        missing = f"{self.repo_name} has no {path}"
+        try:
+            _, data = self.client.request(f"Reading {path} in {self.repo_name}", "GET",
+                                          f"/repos/{self.repo_name}/contents/{quote(path)}", None, {
+                **self._hints, 403: "The App needs Contents: Read-only on the Factory repository, to read "
+                                    "its config file.", 404: missing})
+        except GitHubError as exc:
+            if exc.failure.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            raise FactorySyncError(f"{path} in {self.repo_name} is not a file; make it the YAML config file")
+        try:
+            return base64.b64decode(data.get("content") or "").decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError) as exc:
+            raise FactorySyncError(f"{path} in {self.repo_name} is not UTF-8 text; save it as UTF-8") from exc
+
+    def labelled(self, label: str) -> list[TrackingIssue]:
+        """The open issues carrying `label` (the portfolio dashboard's), lowest number first."""
+        def listed(_) -> list[TrackingIssue]:  # type: ignore[no-untyped-def]
+            found = self._repo.get_issues(state="open", labels=[label])
+            return sorted((_tracking_issue(i) for i in found if "/pull/" not in i.html_url),
+                          key=lambda issue: issue.number)
+
+        return self.client.call(f"Listing the issues labelled {label!r} in {self.repo_name}", listed,
+                                self._hints)
 
     def tracking_issues(self) -> list[TrackingIssue]:
         def listed(_) -> list[TrackingIssue]:  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from factory_sync.app_tokens import check_private_key, parse_app_id
 from factory_sync.board import FieldNames, ProjectRef, parse_project
 from factory_sync.errors import FactorySyncError
 from factory_sync.events import DISPATCH_EVENT_TYPE
+from factory_sync.factory_config import PortfolioInputs, portfolio_inputs
 from factory_sync.github_client import (
     MAX_RATE_LIMIT_WAIT,
     RETRY_BACKOFF,
@@ -61,6 +62,7 @@ class Settings:
     retry_backoff: float = RETRY_BACKOFF  # between retries after a 5xx, a dropped connection, a timeout
     project: ProjectRef | None = None  # the Factory's project board; None: no board
     board_fields: FieldNames = FieldNames()  # noqa: RUF009 (frozen) the names of the fields the board keeps
+    portfolio: PortfolioInputs = PortfolioInputs()  # noqa: RUF009 (frozen) config, stall-days, dashboard, export
 
     @property
     def waits(self) -> Waits:
@@ -112,6 +114,8 @@ def read_settings(runner: Runner) -> Settings:
                               RETRY_BACKOFF_LIMIT),
         project=parse_project(runner.input("project")),
         board_fields=board_fields(runner),
+        portfolio=portfolio_inputs(runner.input, catalog_from(runner.input("stages"))
+                                   if runner.input("stages") else None, runner.input("stages")),
     )
     if private_key:
         check_private_key(private_key)

@@ -23,6 +23,7 @@ from factory_sync.github_client import connect
 from factory_sync.health import check_health
 from factory_sync.inputs import Settings, read_settings
 from factory_sync.portfolio import WriteBudget
+from factory_sync.portfolio_run import configure, report_stalled
 from factory_sync.report import announcer, report_study
 from factory_sync.resync import resync
 from factory_sync.runner import Runner
@@ -101,6 +102,7 @@ def run(runner: Runner) -> int:
         runner.error(str(exc))
         return 1
     report_study(runner, result, settings.dry_run)
+    report_stalled(runner, engine, [result], every=False)
     return report_board(runner, engine.board)
 
 
@@ -122,7 +124,9 @@ def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) ->
     factory, board = factory_and_board(tokens, settings, runner)
     in_factory = is_factory(runner.repository, settings.factory_repo)
     budget = WriteBudget(settings.write_budget if in_factory else None)
-    return Engine(factory, settings.policy, runner, settings.dry_run, board, budget)
+    engine = Engine(factory, settings.policy, runner, settings.dry_run, board, budget)
+    configure(engine, settings, runner)  # the Factory config, read with the Factory's token
+    return engine
 
 
 def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runner: Runner) -> int:

@@ -27,6 +27,7 @@ from factory_sync.portfolio import (
     studies_to_check,
     untracked,
 )
+from factory_sync.portfolio_run import after_resync, report_stalled
 from factory_sync.report import report_portfolio, report_study, set_counts
 from factory_sync.runner import Runner
 from factory_sync.study_reader import READ_PERMISSIONS, installation_repositories, read_studies
@@ -56,7 +57,9 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner, tokens: Install
     if not studies and not discovering:
         runner.notice(f"No tracking issue in {settings.factory_repo} names a study: nothing to resync. "
                       "Run with `discover: true` to look for studies among the App's repositories.")
-        return report_portfolio(runner, [], title, settings.dry_run, [], [])
+        code = report_portfolio(runner, [], title, settings.dry_run, [], [])
+        after_resync(engine, settings, [], {}, runner)  # the dashboard shows no study
+        return code
     reader = _reader(tokens, settings, studies, discovering, runner)
     candidates, notes = [], []
     if discovering:
@@ -83,6 +86,7 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner, tokens: Install
     keep(engine.board, checked, engine.retired, every=not single, runner=runner)
     if not single:
         code = report_portfolio(runner, results, title, settings.dry_run, warnings, notes)
+        after_resync(engine, settings, results, read, runner)  # stalled studies, dashboard, export
         return max(code, report_board(runner, engine.board))
     if results[0].status is Status.FAILED:
         set_counts(runner, results)
@@ -90,6 +94,7 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner, tokens: Install
         raise FactorySyncError(results[0].reason)
     report_study(runner, results[0], settings.dry_run)
     set_counts(runner, results)
+    report_stalled(runner, engine, results, every=False)
     return report_board(runner, engine.board)
 
 
