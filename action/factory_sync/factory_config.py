@@ -19,6 +19,7 @@ with its path, the line and the fix: nothing is written.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
@@ -247,3 +248,49 @@ def label_problem(value: object) -> str:
     if is_stage_label(value):
         return f"{value!r} starts with 'stage:', which marks stage labels; choose another name"
     return ""
+
+
+@dataclass(frozen=True)
+class PortfolioInputs:
+    """The step's inputs that set what the Factory config may also set (None: not given)."""
+
+    config_path: str = CONFIG_PATH  # input config
+    stall_days: int | None = None
+    dashboard_label: str | None = None  # "": turned off (the input `false`)
+    tracking_label: str | None = None
+    export_dir: str = ""  # "": no export
+    stages: Catalog | None = None  # the old `stages` input's catalog; checked, never applied alone
+    stages_path: str = ""
+
+
+def portfolio_inputs(value: Callable[[str], str], stages: Catalog | None = None,
+                     stages_path: str = "") -> PortfolioInputs:
+    """Read and check the inputs config, stall-days, dashboard-label, tracking-label and export-dir."""
+    config = value("config") or CONFIG_PATH
+    if config.startswith("/") or ".." in config.split("/") or "\\" in config or len(config) > 255:
+        raise ConfigError(f"config must be a path inside the Factory repository, such as {CONFIG_PATH}, "
+                          f"not {config!r}")
+    stall = value("stall-days")
+    if stall and not (stall.isascii() and stall.isdigit() and int(stall) <= STALL_DAYS_LIMIT):
+        raise ConfigError(f"stall-days must be a whole number of days from 0 to {STALL_DAYS_LIMIT} (0 turns "
+                          f"stall checks off), not {stall!r}; or leave it out to use the Factory config's")
+    dashboard = value("dashboard-label")
+    if dashboard and dashboard != "false" and (problem := label_problem(dashboard)):
+        raise ConfigError(f"dashboard-label {problem}; or `false` to turn the dashboard off")
+    tracking = value("tracking-label")
+    if tracking and (problem := label_problem(tracking)):
+        raise ConfigError(f"tracking-label {problem}")
+    export = value("export-dir")
+    if "\0" in export:
+        raise ConfigError("export-dir must be a folder's path, relative to the workspace, such as export")
+    return PortfolioInputs(config, int(stall) if stall else None,
+                           ("" if dashboard == "false" else dashboard) if dashboard else None,
+                           tracking or None, export, stages, stages_path)
+
+
+def applied_settings(config_text: str | None, factory_repo: str, given: PortfolioInputs) -> Applied:
+    """What applies, once the Factory's config file was read (None: it has none)."""
+    source = f"{given.config_path} in {factory_repo}"
+    config = parse_config(config_text, source) if config_text is not None else None
+    return resolve(config, source, stall_days=given.stall_days, dashboard_label=given.dashboard_label,
+                   tracking_label=given.tracking_label)
