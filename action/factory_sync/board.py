@@ -157,9 +157,12 @@ class Wanted:
     options: tuple[str, ...] = ()
 
 
-def wanted_fields(names: FieldNames, catalog: Catalog, stalls: bool) -> tuple[Wanted, ...]:
+def wanted_fields(names: FieldNames, catalog: Catalog, stalls: bool,
+                  more_stages: Iterable[str] = ()) -> tuple[Wanted, ...]:
+    """The fields factory-sync owns: Stage's options are the catalog's stages, then those of studies
+    checked against a catalog of their own (`more_stages`), then Not started and Complete."""
     stages: list[str] = []
-    for name in (*(stage.name for stage in catalog.stages), NOT_STARTED, FINISHED):
+    for name in (*(stage.name for stage in catalog.stages), *more_stages, NOT_STARTED, FINISHED):
         if name.lower() not in (known.lower() for known in stages):
             stages.append(name)
     wanted = [Wanted("stage", names.stage, SINGLE_SELECT, tuple(stages)), Wanted("since", names.since, DATE)]

@@ -6,26 +6,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from factory_sync.app_tokens import InstallationTokens, MintRefused
+from factory_sync.engine import Engine
 from factory_sync.factory import Factory
 from factory_sync.github_client import Client
 from factory_sync.inputs import Settings
 from factory_sync.model import Study
 from factory_sync.portfolio import StudyResult
-from factory_sync.project_board import PERMISSION_HINT, PROJECT_PERMISSIONS, BoardReport, ProjectBoard
+from factory_sync.project_board import PERMISSION_HINT, PROJECT_PERMISSIONS, BoardReport, ProjectBoard, row_of
 from factory_sync.runner import Runner
 
 
-def keep(board: ProjectBoard | None, checked: Sequence[tuple[StudyResult, Study]], retired: Sequence[int],
-         every: bool, runner: Runner) -> None:
-    """Keep the board after the tracking issues: every study's row (a resync of all), or one's."""
+def keep(engine: Engine, checked: Sequence[tuple[StudyResult, Study]], every: bool, runner: Runner) -> None:
+    """Keep the board after the tracking issues: every study's row (a resync of all), or one's, from the
+    progress the engine found (and its catalog, day and stall-days); retired spares' items archived."""
+    board = engine.board
     if board is None:
         return
+    board.catalog = engine.policy.catalog
+    board.stalls = engine.today is not None and engine.stall_days > 0
     with runner.group(f"Keeping the board {board.ref.url}"):
-        rows = [row for result, study in checked if (row := board.row(result, study)) is not None]
+        rows = [row for result, _ in checked
+                if (row := row_of(result, engine.progress.get(result.study), board.stalls)) is not None]
+        board.stage_names = tuple(dict.fromkeys(row.stage for row in rows))
         if every:
-            board.keep_all(rows, retired)
+            board.keep_all(rows, engine.retired)
         else:
-            board.keep_one(rows[0] if rows else None, retired)
+            board.keep_one(rows[0] if rows else None, engine.retired)
 
 
 def report_board(runner: Runner, board: ProjectBoard | None) -> int:
@@ -64,7 +70,7 @@ def factory_and_board(tokens: InstallationTokens, settings: Settings,
                    "same.")
     writer = factory.client
     reader = Client(writer.github.requester.auth, writer.api_url, waits=writer.waits)  # the same token
-    board = ProjectBoard(reader, writer, settings.project, settings.factory_repo, settings.catalog, runner,
+    board = ProjectBoard(reader, writer, settings.project, settings.factory_repo, settings.catalog,
                          names=settings.board_fields, dry_run=settings.dry_run)
     board.unavailable = refused
     return factory, board

@@ -97,7 +97,7 @@ def run(runner: Runner) -> int:
             engine = engine_of(tokens, settings, runner)
             with runner.group(f"Planning the tracking issue in {settings.factory_repo}"):
                 result = engine.check(study, engine.tracking_issue(study.repo, settings.factory_issue))
-            keep(engine.board, [(result, study)], engine.retired, every=False, runner=runner)
+            keep(engine, [(result, study)], every=False, runner=runner)
     except FactorySyncError as exc:
         runner.error(str(exc))
         return 1

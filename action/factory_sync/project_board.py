@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 
 from factory_sync.board import (
     MUTATIONS_PER_DOCUMENT,
@@ -24,6 +23,7 @@ from factory_sync.board import (
     Option,
     ProjectRef,
     Row,
+    Wanted,
     add_item,
     check_fields,
     create_field,
@@ -35,11 +35,9 @@ from factory_sync.board import (
     with_items,
 )
 from factory_sync.github_client import Client, GitHubError
-from factory_sync.model import Study
 from factory_sync.portfolio import Status, StudyResult
-from factory_sync.runner import Runner
-from factory_sync.stages import Catalog, Progress, assess
-from factory_sync.stall import STALL_DAYS, time_in_stage, utc_date
+from factory_sync.stages import Catalog, Progress
+from factory_sync.stall import entered, utc_date
 
 PROJECT_PERMISSIONS = {"organization_projects": "write"}  # added to the Factory token with a board
 ITEMS_PER_PAGE = 100  # GitHub's most for a connection
@@ -88,13 +86,17 @@ class BoardReport:
         return f"Board {url}: {', '.join(done) or 'in step, nothing to change'}"
 
 
-def row_of(result: StudyResult, study: Study, progress: Progress, today: date, stall_days: int) -> Row | None:
-    """The study's row, from its result (None when it has no tracking issue to show)."""
+def row_of(result: StudyResult, progress: Progress | None, stalls: bool) -> Row | None:
+    """The study's row, from its result and progress (None when it has no tracking issue to show).
+    `stalls`: whether the run counts stalls (its progress has time in stage, stall-days above 0)."""
     if result.status in (Status.FAILED, Status.UNTRACKED) or result.issue is None or not result.stage_after:
         return None
-    time = progress.time or time_in_stage(progress, study, today, stall_days)
-    since = utc_date(time.entered) if time.entered else None
-    stalled = None if since is None or stall_days <= 0 else time.stalled_since is not None
+    if progress is None:
+        return Row(result.issue.number, result.stage_after, None, None)
+    time = progress.time
+    when = time.entered if time is not None else entered(progress)
+    since = utc_date(when) if when else None
+    stalled = None if since is None or time is None or not stalls else time.stalled_since is not None
     return Row(result.issue.number, result.stage_after, since, stalled)
 
 
@@ -103,23 +105,20 @@ class ProjectBoard:
     with Projects: write)."""
 
     def __init__(self, reader: Client, writer: Client, ref: ProjectRef, factory_repo: str, catalog: Catalog,
-                 runner: Runner, *, names: FieldNames = FieldNames(), dry_run: bool = False,  # noqa: B008
-                 stall_days: int = STALL_DAYS, today: date | None = None) -> None:
+                 *, names: FieldNames = FieldNames(), dry_run: bool = False) -> None:  # noqa: B008
         self.reader, self.writer, self.ref, self.factory_repo = reader, writer, ref, factory_repo
-        self.catalog, self.runner, self.names, self.dry_run = catalog, runner, names, dry_run
-        self.stall_days = stall_days
-        self.today = today or datetime.now(UTC).date()
+        self.names, self.dry_run = names, dry_run
+        self.catalog = catalog  # the Factory's: its stage names are the Stage field's options
+        self.stalls = False  # whether the run counts stalls (then the Stalled field is kept)
+        self.stage_names: tuple[str, ...] = ()  # stages of studies checked against their own catalog
         self.report = BoardReport()
         self.unavailable: str | None = None  # why this run cannot reach the board at all
-
-    def row(self, result: StudyResult, study: Study) -> Row | None:
-        return row_of(result, study, assess(study, self.catalog), self.today, self.stall_days)
 
     # -- the event path ------------------------------------------------------------------------------
     def keep_one(self, row: Row | None, retired: Sequence[int] = ()) -> BoardReport:
         """One study's row (and retired spares' items): one query, then writes only what differs."""
         numbers = ([row.issue] if row else []) + [n for n in retired if not row or n != row.issue]
-        if self.unavailable or not numbers:
+        if self.unavailable:
             return self._unavailable()
         try:
             board, ids = self._read_issues(numbers)
@@ -139,6 +138,9 @@ class ProjectBoard:
             self.report.errors.append(str(exc))
         return self.report
 
+    def _wanted(self) -> tuple[Wanted, ...]:
+        return wanted_fields(self.names, self.catalog, self.stalls, self.stage_names)
+
     def _unavailable(self) -> BoardReport:
         if self.unavailable and self.unavailable not in self.report.errors:
             self.report.errors.append(self.unavailable)
@@ -147,7 +149,7 @@ class ProjectBoard:
     def check(self) -> str:
         """For the health check: the project is reachable and its fields usable (raises BoardError)."""
         board, _ = self._read_issues([])
-        found = check_fields(board, wanted_fields(self.names, self.catalog, self.stall_days > 0))
+        found = check_fields(board, self._wanted())
         if found.errors:
             raise BoardError(" ".join(found.errors))
         usable = ", ".join(repr(f.name) for f in found.usable.values()) or "none yet"
@@ -157,7 +159,7 @@ class ProjectBoard:
 
     # -- reconciling ---------------------------------------------------------------------------------
     def _reconcile(self, board: Board, rows: list[Row], retired: Sequence[int], ids: dict[int, str]) -> None:
-        found = check_fields(board, wanted_fields(self.names, self.catalog, self.stall_days > 0))
+        found = check_fields(board, self._wanted())
         self.report.errors += found.errors
         self.report.warnings += found.warnings
         if found.create:
@@ -168,7 +170,7 @@ class ProjectBoard:
             else:
                 created = self._send([create_field(board.id, want) for want in found.create], "create-field")
                 board = with_fields(board, created)
-                found = check_fields(board, wanted_fields(self.names, self.catalog, self.stall_days > 0))
+                found = check_fields(board, self._wanted())
         changes = item_changes(board, rows, found.usable, retired)
         if changes.add:
             if self.dry_run:

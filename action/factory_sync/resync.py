@@ -83,7 +83,7 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner, tokens: Install
         results.append(result)
         runner.info(progress_line(index, len(order), result, settings.dry_run))
     checked = [(result, read[result.study]) for result in results if result.study in read]
-    keep(engine.board, checked, engine.retired, every=not single, runner=runner)
+    keep(engine, checked, every=not single, runner=runner)
     if not single:
         code = report_portfolio(runner, results, title, settings.dry_run, warnings, notes)
         after_resync(engine, settings, results, read, runner)  # stalled studies, dashboard, export
