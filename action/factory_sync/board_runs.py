@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from factory_sync.app_tokens import InstallationTokens, MintRefused
+from factory_sync.app_tokens import App, InstallationTokens, MintRefused
+from factory_sync.board import BoardError
 from factory_sync.engine import Engine
 from factory_sync.factory import Factory
 from factory_sync.github_client import Client
@@ -13,6 +14,7 @@ from factory_sync.inputs import Settings
 from factory_sync.model import Study
 from factory_sync.portfolio import StudyResult
 from factory_sync.project_board import PERMISSION_HINT, PROJECT_PERMISSIONS, BoardReport, ProjectBoard, row_of
+from factory_sync.report import announcer
 from factory_sync.runner import Runner
 
 
@@ -66,14 +68,25 @@ def factory_and_board(tokens: InstallationTokens, settings: Settings,
         factory = Factory.through(*through)
         hint = PERMISSION_HINT.format(owner=settings.project.owner)
         refused = (f"The App's installation does not grant Projects: Read and write, so the board "
-                   f"{settings.project.url} was not kept: {hint}. The tracking issues were written all the "
-                   "same.")
+                   f"{settings.project.url} cannot be kept: {hint}.")
     writer = factory.client
     reader = Client(writer.github.requester.auth, writer.api_url, waits=writer.waits)  # the same token
     board = ProjectBoard(reader, writer, settings.project, settings.factory_repo, settings.catalog,
                          names=settings.board_fields, dry_run=settings.dry_run)
     board.unavailable = refused
     return factory, board
+
+
+def board_access(settings: Settings, runner: Runner, app: App, installation: int) -> str:
+    """The health check's: mint the Factory token a sync would use with the board, and read the project's
+    fields with it (raises BoardError with what to fix)."""
+    with InstallationTokens(app, installation, announcer(runner), runner.warning) as tokens:
+        _, board = factory_and_board(tokens, settings, runner)
+        assert board is not None  # settings.project is set
+        if board.unavailable:
+            raise BoardError(board.unavailable)
+        board.stalls = True  # the default stall-days count stalls
+        return board.check()
 
 
 def describe(report: BoardReport, url: str) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from factory_sync.app_tokens import App, InstallationTokens, describe_permissions
+from factory_sync.board_runs import board_access
 from factory_sync.errors import FactorySyncError
 from factory_sync.factory import Factory
 from factory_sync.github_client import Client
@@ -103,6 +104,9 @@ def check_health(settings: Settings, runner: Runner, app: App, reader: Client, s
         check("Permissions", permissions, needs="Installation")
         check("Factory access", lambda: factory_access(settings, runner, app, installation[0], study_repo),
               needs="Permissions")
+        if settings.project is not None:
+            check("Project board", lambda: board_access(settings, runner, app, installation[0]),
+                  needs="Installation")
         if study_repo is None:
             findings.append(Finding("Study access", Verdict.SKIPPED, "run in the Factory: no study to read"))
         else:

@@ -142,8 +142,8 @@ class ProjectBoard:
         return wanted_fields(self.names, self.catalog, self.stalls, self.stage_names)
 
     def _unavailable(self) -> BoardReport:
-        if self.unavailable and self.unavailable not in self.report.errors:
-            self.report.errors.append(self.unavailable)
+        if self.unavailable and not self.report.errors:
+            self.report.errors.append(f"{self.unavailable} The tracking issues were written all the same.")
         return self.report
 
     def check(self) -> str:
