@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import reliability
+from factory_sync.dashboard import DASHBOARD_LABEL
 from github_double.demo_world import DEMO_APP_ID, FACTORY_REPO, STUDY_REPO
 from github_double.server import GitHubDouble
 from github_double.world import Issue
@@ -20,6 +21,8 @@ from github_double.world import Issue
 ACTION_DIR = Path(__file__).resolve().parents[1] / "action"
 WEBHOOKS = Path(__file__).resolve().parent / "fixtures" / "webhooks"
 RUN_ID = "4242"
+# A study job's `permissions:`: its issues, and its own stage catalog file.
+STUDY_JOB_PERMISSIONS = {"issues": "read", "contents": "read"}
 
 
 @dataclass
@@ -96,7 +99,7 @@ def run_action(
         "app_id": str(DEMO_APP_ID),
         "private_key": github.private_key,
         "factory_repo": FACTORY_REPO,
-        "token": token or github.world.mint_workflow_token(STUDY_REPO, {"issues": "read", "contents": "read"}),
+        "token": token or github.world.mint_workflow_token(STUDY_REPO, STUDY_JOB_PERMISSIONS),
         "github_api_url": github.url,
         "create_missing": "true",
         "dry_run": "false",
@@ -158,8 +161,9 @@ def read_outputs(text: str) -> dict[str, str]:
 
 
 def tracking_issues(github: GitHubDouble) -> list[Issue]:
+    """The Factory's issues, less the portfolio dashboard (tests/test_dashboard_issue.py counts its own)."""
     factory = github.world.repo(FACTORY_REPO)
-    return [i for i in factory.issues.values() if not i.is_pull_request]
+    return [i for i in factory.issues.values() if not i.is_pull_request and DASHBOARD_LABEL not in i.labels]
 
 
 def stage_rows(body: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from actionkit import assert_nothing_shown, read_outputs, unmasked
+from actionkit import STUDY_JOB_PERMISSIONS, assert_nothing_shown, read_outputs, unmasked
 from factory_sync.main import main
 from github_double.demo_world import FACTORY_REPO
 from github_double.server import GitHubDouble
@@ -72,7 +72,7 @@ def run_step(github: GitHubDouble, workdir: Path, event: str, payload: dict | No
     summary.write_text("")
     if workflow_token is None:
         with github.world.lock:
-            workflow_token = github.world.mint_workflow_token(repository, {"issues": "read", "contents": "read"})
+            workflow_token = github.world.mint_workflow_token(repository, STUDY_JOB_PERMISSIONS)
     given = {"app_id": str(github.app_id), "private_key": github.private_key, "factory_repo": FACTORY_REPO,
              "token": workflow_token, "github_api_url": github.url, "write_interval": "0", **inputs}
     variables = {

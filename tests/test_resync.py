@@ -132,7 +132,7 @@ def test_a_resync_brings_every_tracking_issue_up_to_date_then_writes_nothing(git
     assert "## Current stage: Results Evaluation" in issues[gamma].body
     assert begin_marker(STUDY_REPO) in issues[STUDY_REPO].body
     assert note.body == "No study here."
-    assert len(writes(github)) == 4
+    assert len(writes(github)) == 4 + 1  # and the portfolio dashboard, created
     assert (run.outputs["checked"], run.outputs["changed-count"], run.outputs["failed"]) == ("4", "4", "0")
     assert run.outputs["changed"] == "true"
     assert "| 4 | 4 | 0 | 0 | 0 |" in run.summary
@@ -144,13 +144,15 @@ def test_a_resync_brings_every_tracking_issue_up_to_date_then_writes_nothing(git
     readers = github.log.select("POST", "/graphql")
     assert {tuple(e.token_repositories) for e in readers} == {tuple(sorted([alpha, beta, gamma, STUDY_REPO],
                                                                             key=str.lower))}
-    assert {tuple(sorted(e.token_permissions.items())) for e in readers} == {(("issues", "read"),
+    assert {tuple(sorted(e.token_permissions.items())) for e in readers} == {(("contents", "read"),
+                                                                              ("issues", "read"),
                                                                               ("metadata", "read"))}
     factory_side = [e for e in github.log.entries() if e.principal.startswith("installation:")
                     and e.path.startswith(f"/repos/{FACTORY_REPO}/")]
     assert factory_side
     assert all(e.token_repositories == [FACTORY_REPO] for e in factory_side)
-    assert all(e.token_permissions == {"issues": "write", "metadata": "read"} for e in factory_side)
+    assert all(e.token_permissions == {"issues": "write", "contents": "read", "metadata": "read"}
+               for e in factory_side)
     assert live_installation_tokens(github) == []
     assert shown(run, github) == []
 
@@ -158,8 +160,9 @@ def test_a_resync_brings_every_tracking_issue_up_to_date_then_writes_nothing(git
     again = act("schedule", {"schedule": "23 3 * * *"})
     assert again.code == 0, again.log
     assert writes(github) == []
-    # installation, two tokens, the tracking issues, one GraphQL query, two revocations
-    assert len(github.log) == 7, [f"{e.method} {e.path}" for e in github.log.entries()]
+    # installation, two tokens, the Factory config, the tracking issues, one GraphQL query, the
+    # dashboard, two revocations
+    assert len(github.log) == 9, [f"{e.method} {e.path}" for e in github.log.entries()]
     assert f"[1/4] {alpha}: unchanged" in again.log
     assert "| 4 | 0 | 4 | 0 | 0 |" in again.summary
     assert again.outputs["changed"] == "false"
@@ -180,7 +183,8 @@ def test_one_study_or_every_study_through_each_trigger(github, act, event, paylo
     synced = [name for name, issue in issues.items()
               if "## Current stage: Phenotype Development" in issue.body]
     assert synced == checked
-    assert len(writes(github)) == len(checked)
+    every = len(checked) > 1  # a resync of every study also creates the portfolio dashboard
+    assert len(writes(github)) == len(checked) + every
     assert run.outputs["checked"] == str(len(checked))
     if len(checked) == 1:  # a run for one study reports it as a study repository's run does
         assert run.outputs["factory-issue-number"] == str(issues["Beta"].number)
@@ -220,7 +224,7 @@ def test_a_study_that_cannot_be_read_is_reported_while_the_others_are_synced(git
 
     assert run.code == 1
     assert "## Current stage: Protocol Development" in alpha.body
-    assert len(writes(github)) == 1
+    assert len(writes(github)) == 1 + 1  # and the portfolio dashboard
     assert (run.outputs["checked"], run.outputs["changed-count"], run.outputs["failed"]) == ("3", "1", "2")
     # The narrowed reader was refused (the installation lacks those two), so it reads with all of its.
     assert "Reading with an issues: read token for all the installation's repositories instead" in run.log
@@ -345,7 +349,7 @@ def test_writes_are_spaced_by_write_interval(github, act):
         track(github, add_study(github, name, 2))
     run = act("workflow_dispatch", EVERY_STUDY, write_interval=None)  # the default: 1 s
     assert run.code == 0, run.log
-    assert len(writes(github)) == 2 and run.seconds >= 1
+    assert len(writes(github)) == 2 + 1 and run.seconds >= 2  # and the portfolio dashboard
 
 
 @pytest.mark.parametrize(("inputs", "says"), [
@@ -510,7 +514,8 @@ def test_a_hundred_studies_cost_a_handful_of_requests(github, act):
 
     assert run.code == 0, run.log
     assert writes(github) == []
-    # 2 batches of 50 studies and 1 follow-up page; installation, 2 tokens, 1 list, 2 revocations
+    # 2 batches of 50 studies and 1 follow-up page; installation, 2 tokens, the Factory config, 1 list,
+    # the dashboard, 2 revocations
     assert github.log.count("POST", "/graphql") == 3
-    assert len(github.log) == 9, [f"{e.method} {e.path}" for e in github.log.entries()]
+    assert len(github.log) == 11, [f"{e.method} {e.path}" for e in github.log.entries()]
     assert f"[100/100] {names[-1]}: unchanged" in run.log
