@@ -13,7 +13,7 @@ from factory_sync.app_tokens import App
 from factory_sync.study_query import LABELS, Piece, build_query
 from github_double.demo_world import DEMO_OWNER, FACTORY_REPO, STUDY_REPO, TRACKING_LABEL
 
-PERMISSIONS = {"issues": "write", "metadata": "read"}
+PERMISSIONS = {"issues": "write", "contents": "read", "metadata": "read"}  # contents: the stage catalog
 
 
 def plain_client(github, token: str, **options) -> Github:
