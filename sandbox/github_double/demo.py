@@ -2,7 +2,8 @@
 
 A study lead labels an issue in ohdsi-demo/DemoStudy; the action step runs exactly as the runner
 runs it (a child process, INPUT_* and GITHUB_* variables, an event file); the Factory's tracking
-issue is printed before and after. The same event is then replayed to show that nothing is written.
+issue is printed before and after, and the Factory's board (the organisation's project "Factory
+portfolio", input `project`) after. The same event is then replayed to show that nothing is written.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from pathlib import Path
 
 import requests
 
+from github_double import projects
 from github_double.demo_world import (
     DEMO_APP_ID,
+    DEMO_OWNER,
     FACTORY_REPO,
+    PORTFOLIO_PROJECT,
     STUDY_REPO,
     TRACKING_LABEL,
     build_demo_world,
@@ -51,6 +55,7 @@ def main(args: argparse.Namespace) -> int:
                                "stage:phenotype-development")
         first = run_action(double, key, event, Path(tmp), "first run")
         show_tracking_issues(world, "AFTER")
+        show_board(world)
         second = run_action(double, key, event, Path(tmp), "the same event again")
         return first or second
 
@@ -88,10 +93,12 @@ def run_action(double: GitHubDouble, key: str, event: dict, tmp: Path, title: st
         "INPUT_APP_ID": str(DEMO_APP_ID),
         "INPUT_PRIVATE_KEY": key,
         "INPUT_FACTORY_REPO": FACTORY_REPO,
-        "INPUT_TOKEN": double.world.mint_workflow_token(STUDY_REPO, {"issues": "read"}),
+        # The study workflow's job permissions: its issues, and its own stage catalog file.
+        "INPUT_TOKEN": double.world.mint_workflow_token(STUDY_REPO, {"issues": "read", "contents": "read"}),
         "INPUT_GITHUB_API_URL": double.url,
         "INPUT_CREATE_MISSING": "true",
         "INPUT_DRY_RUN": "false",
+        "INPUT_PROJECT": f"{DEMO_OWNER}/1",
         "GITHUB_ACTIONS": "true",
         "GITHUB_EVENT_NAME": "issues",
         "GITHUB_EVENT_PATH": str(event_path),
@@ -148,4 +155,25 @@ def show_tracking_issues(world: World, when: str) -> None:
     for issue in issues:
         print(f"#{issue.number} {issue.title}  [labels: {', '.join(issue.labels)}]\n")
         print(issue.body or "")
+    print("-" * 80 + "\n")
+
+
+def show_board(world: World) -> None:
+    """The board's rows as people see them: each item's issue, then the values of its custom fields."""
+    with world.lock:
+        board = projects.project_by_number(world, DEMO_OWNER, 1)
+        custom = [f.name for f in board.fields
+                  if f.data_type not in projects.BUILT_IN_TYPES and f.name != "Status"]
+        rows = []
+        for item in board.items:
+            repo = world.repo(item.repository)
+            issue = next((i for i in repo.issues.values() if i.id == item.issue_id), None) if repo else None
+            shown = f"{item.repository}#{issue.number} {issue.title}" if issue else item.repository
+            values = {name: projects.value_of(board, item, name) for name in custom}
+            rows.append((shown + ("  (archived)" if item.archived else ""), values))
+    print(f"---- {DEMO_OWNER}'s project {PORTFOLIO_PROJECT!r} (number 1), AFTER " + "-" * 24)
+    print(" | ".join(["Item", *custom]))
+    for shown, values in rows:
+        cells = ["" if values[name] is None else str(values[name]) for name in custom]
+        print(" | ".join([shown, *cells]))
     print("-" * 80 + "\n")
