@@ -12,8 +12,11 @@ time of:
 It prints a table and, as its last line, one JSON object with every figure. Exits 1 if a
 factory-sync run failed.
 
+With --board it measures the Factory's project board instead: a first resync that makes it, then the
+no-change resync with the board and without it, side by side (requests and mutation documents).
+
 Usage: PYTHONPATH=action python scripts/bench.py [--sizes 10,100,1000] [--latency 0.05] [--seed 1]
-       [--limits off|github]
+       [--limits off|github] [--board]
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import yaml
 
 from factory_sync.tracking_body import begin_marker
 from github_double.demo_world import generate_private_key
+from github_double.graphql_api import is_mutation
 from github_double.limits import SecondaryLimits
 from github_double.portfolio_world import (
     APP_ID,
@@ -92,8 +96,10 @@ def timed(double: GitHubDouble, work: Callable[[], tuple[int, str]]) -> Run:
 
 
 # -- factory-sync ------------------------------------------------------------------------------
-def resync(double: GitHubDouble, key: str, tmp: Path, run_id: int, write_interval: str | None) -> Run:
-    """The action step on a workflow_dispatch in the Factory with no inputs: resync every study."""
+def resync(double: GitHubDouble, key: str, tmp: Path, run_id: int, write_interval: str | None,
+           project: str | None = None) -> Run:
+    """The action step on a workflow_dispatch in the Factory with no inputs: resync every study (and
+    keep the board `project`, when given)."""
     event, output, summary = tmp / "event.json", tmp / "output", tmp / "summary.md"
     event.write_text(json.dumps({"inputs": {}}), encoding="utf-8")
     output.write_text("")
@@ -111,6 +117,8 @@ def resync(double: GitHubDouble, key: str, tmp: Path, run_id: int, write_interva
     }
     if write_interval is not None:
         env["INPUT_WRITE_INTERVAL"] = write_interval
+    if project is not None:
+        env["INPUT_PROJECT"] = project
 
     def step() -> tuple[int, str]:
         try:
@@ -284,6 +292,102 @@ def table(results: list[dict], latency: float) -> str:
     return "\n".join(lines + NOTES)
 
 
+# -- the board mode (--board) ---------------------------------------------------------------------
+BOARD = f"{FACTORY_REPO.split('/', 1)[0]}/1"  # the portfolio world's "Factory portfolio"
+BOARD_EXTRA_REQUESTS = 12  # the most a board may add to the no-change resync at N = 1,000
+
+
+def mutation_documents(double: GitHubDouble) -> int:
+    """GraphQL mutation documents among the requests the double logged since it was last cleared."""
+    return sum(1 for entry in double.log.entries()
+               if entry.path == "/graphql" and entry.method == "POST" and is_mutation(_body(entry)))
+
+
+def _body(entry: LoggedRequest) -> object:
+    try:
+        return json.loads(entry.request_body)
+    except ValueError:
+        return None
+
+
+def bench_board(double: GitHubDouble, n: int, seed: int, key: str, latency: float, tmp: Path,
+                limits: str = "off") -> dict:
+    """A first resync that makes the board (its fields, then one item a study with its values), then the
+    no-change resync with the board and without it, side by side on the same world."""
+    serve(double, n, seed, key, latency, limits)
+    runs: dict[str, Run] = {}
+    documents: dict[str, int] = {}
+    for name, interval, project in (("first", "0", BOARD), ("noop_with_board", None, BOARD),
+                                    ("noop_without_board", None, None)):
+        runs[name] = resync(double, key, tmp, len(runs) + 1, write_interval=interval, project=project)
+        documents[name] = mutation_documents(double)
+        if not runs[name].ok:
+            break
+    figures: dict = {"n": n, "project": BOARD}
+    for name, run in runs.items():
+        figures[f"{name}_requests"] = run.requests if run.ok else None
+        figures[f"{name}_mutation_documents"] = documents[name] if run.ok else None
+        figures[f"{name}_seconds"] = run.seconds if run.ok else None
+        if not run.ok:
+            figures[f"{name}_error"] = (f"exit {run.exit_code}: " if run.exit_code else "") + run.error
+    with double.world.lock:
+        board = double.world.projects and next(iter(double.world.projects.values()))
+        figures["board_items"] = len(board.items) if board else 0
+    if all(run.ok for run in runs.values()) and len(runs) == 3:
+        figures["board_extra_requests"] = (figures["noop_with_board_requests"]
+                                           - figures["noop_without_board_requests"])
+    return figures
+
+
+def board_targets(figures: dict) -> dict[str, bool]:
+    extra = figures.get("board_extra_requests")
+    documents = figures.get("noop_with_board_mutation_documents")
+    within = extra is not None and extra <= BOARD_EXTRA_REQUESTS
+    return {f"board_extra_requests <= {BOARD_EXTRA_REQUESTS}": within,
+            "noop_with_board_mutation_documents == 0": documents == 0}
+
+
+def board_table(results: list[dict], latency: float) -> str:
+    lines = [f"Board benchmark on the GitHub double ({BOARD}), {latency * 1000:g} ms latency a request",
+             "requests: every request the double answered; mutation documents: GraphQL mutation requests", "",
+             f"{'N':>6}  {'run':<40}{'requests':>10}{'mutation documents':>20}{'seconds':>9}"]
+    titles = (("first", "first resync, making the board (a)"),
+              ("noop_with_board", "no-change resync, with the board"),
+              ("noop_without_board", "no-change resync, without a board"))
+    for figures in results:
+        for name, title in titles:
+            if figures.get(f"{name}_requests") is None:
+                lines.append(f"{figures['n']:>6}  {title:<40}  FAILED or not run")
+                continue
+            lines.append(f"{figures['n']:>6}  {title:<40}{figures[f'{name}_requests']:>10}"
+                         f"{figures[f'{name}_mutation_documents']:>20}{figures[f'{name}_seconds']:>9.2f}")
+        lines.append(f"{'':>8}board items: {figures['board_items']}; the board adds "
+                     f"{figures.get('board_extra_requests', 'n/a')} requests to the no-change resync")
+        for name, error in figures.items():
+            if name.endswith("_error"):
+                lines.append(f"{'':>8}{name.removesuffix('_error')} FAILED: {error}")
+        lines.append("")
+    return "\n".join([*lines, "(a) with write-interval 0; the no-change resyncs run with the default."])
+
+
+def board_main(args: argparse.Namespace, sizes: list[int], key: str) -> int:
+    results = []
+    with GitHubDouble() as double, tempfile.TemporaryDirectory(prefix="factory-sync-bench-") as tmp:
+        for n in sizes:
+            print(f"N = {n} (board) ...", file=sys.stderr, flush=True)
+            results.append(bench_board(double, n, args.seed, key, args.latency, Path(tmp), args.limits))
+    print(board_table(results, args.latency))
+    summary = {**results[-1], "latency": args.latency, "seed": args.seed, "limits": args.limits,
+               "sizes": {str(figures["n"]): figures for figures in results}}
+    at_target = next((figures for figures in results if figures["n"] == TARGET_N), None)
+    if at_target is not None:
+        summary["targets"] = board_targets(at_target)
+        print(f"\nTargets at N = {TARGET_N}: " + ", ".join(
+            f"{name} {'met' if met else 'NOT MET'}" for name, met in summary["targets"].items()))
+    print(json.dumps(summary))
+    return 1 if any(name.endswith("_error") for figures in results for name in figures) else 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="10,100,1000", help="numbers of studies, comma-separated")
@@ -291,9 +395,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=1, help="the portfolio world's seed")
     parser.add_argument("--limits", choices=sorted(LIMITS), default="off",
                         help="the double's secondary rate limits: GitHub's, or none (the default)")
+    parser.add_argument("--board", action="store_true",
+                        help="the board mode: a first resync that makes the project board, then the "
+                             "no-change resync with the board and without it, side by side")
     args = parser.parse_args(argv)
     sizes = sorted(int(size) for size in args.sizes.split(","))
     key = generate_private_key()
+    if args.board:
+        return board_main(args, sizes, key)
     results = []
     with GitHubDouble() as double, tempfile.TemporaryDirectory(prefix="factory-sync-bench-") as tmp:
         for n in sizes:
