@@ -14,16 +14,27 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLNonNull,
     GraphQLObjectType,
+    Visitor,
     get_named_type,
     is_abstract_type,
     is_interface_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
+    parse,
+    visit,
 )
 
 from factory_sync.stages import DEFAULT_CATALOG
-from factory_sync.study_query import EVENTS_PER_PAGE, ISSUES_PER_PAGE
+from factory_sync.study_query import (
+    EVENTS,
+    EVENTS_PER_PAGE,
+    ISSUES,
+    ISSUES_PER_PAGE,
+    LABELS,
+    Piece,
+    build_query,
+)
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER
 from github_double.graphql_api import github_schema
 from github_double.server import GitHubDouble
@@ -57,6 +68,24 @@ def add_big_study(github: GitHubDouble) -> str:
     return BIG
 
 
+def _aliases() -> dict[str, str]:
+    """The aliases the product's queries give fields, below each study's own alias."""
+    pieces = [Piece(LABELS, "o/a"), Piece(ISSUES, "o/a", cursor="c", label="stage:x"),
+              Piece(EVENTS, "o/a", cursor="c", number=1)]
+    found: dict[str, str] = {}
+
+    class Aliases(Visitor):
+        def enter_field(self, node, *_) -> None:  # type: ignore[no-untyped-def]
+            if node.alias is not None:
+                found[node.alias.value] = node.name.value
+
+    visit(parse(build_query(pieces).text), Aliases())
+    return found
+
+
+ALIASES = _aliases()
+
+
 def odd_fields(answers: list[dict]) -> list[Path]:
     """Every nullable field, and nullable list entry, in these answers, by GitHub's schema."""
     schema = github_schema()
@@ -88,7 +117,7 @@ def _nullable(value: object, kind, path: Path, schema) -> Iterator[Path]:  # typ
     for key, inner in value.items():  # type: ignore[union-attr]
         if key == "__typename":
             continue
-        field = named.fields[key]
+        field = named.fields.get(key) or named.fields[ALIASES[key]]
         if not isinstance(field.type, GraphQLNonNull):
             yield (*path, key)
         yield from _nullable(inner, field.type, (*path, key), schema)

@@ -141,6 +141,6 @@ def factory_access(settings: Settings, runner: Runner, app: App, installation: i
 
 
 def study_access(settings: Settings, reader: Client, study_repo: str) -> str:
-    study = read_study(reader, study_repo)
+    study = read_study(reader, study_repo, trust_authors=settings.trust_authors)
     progress = assess(study, settings.catalog)
     return f"{len(study.issues)} stage-labelled issues in {study.repo}; stage: {shown_stage(progress)}"

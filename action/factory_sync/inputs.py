@@ -57,6 +57,7 @@ class Settings:
     dispatch_event_type: str = DISPATCH_EVENT_TYPE
     write_interval: float = WRITE_INTERVAL  # seconds between writes, as GitHub asks
     write_budget: int = WRITE_BUDGET  # the most writes one resync makes
+    trust_authors: bool = False  # every issue author's own actions move stages (see trust.counted)
     http_timeout: int = TIMEOUT_SECONDS  # seconds to wait for one answer from GitHub
     rate_limit_wait: float = SECONDARY_RATE_WAIT  # after a secondary rate limit without Retry-After
     retry_backoff: float = RETRY_BACKOFF  # between retries after a 5xx, a dropped connection, a timeout
@@ -101,6 +102,7 @@ def read_settings(runner: Runner) -> Settings:
         run_url=runner.run_url,
         mode=mode,
         discover=runner.bool_input("discover", default=False),
+        trust_authors=runner.bool_input("trust-authors", default=False),
         dispatch_event_type=event_type(runner.input("dispatch-event-type") or DISPATCH_EVENT_TYPE),
         write_interval=bounded(runner.input("write-interval"), "write-interval", WRITE_INTERVAL, 0.0,
                                WRITE_INTERVAL_LIMIT),

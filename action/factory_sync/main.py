@@ -91,7 +91,7 @@ def run(runner: Runner) -> int:
                 return resync(settings, trigger, runner, tokens, engine_of(tokens, settings, runner))
         assert trigger.study is not None
         with runner.group(f"Reading {trigger.study}"):  # with the workflow's token, before any App token
-            study = read_study(reader, trigger.study)
+            study = read_study(reader, trigger.study, trust_authors=settings.trust_authors)
             runner.info(f"{len(study.issues)} stage-labelled issues")
         with installation_tokens(settings, runner) as tokens:
             engine = engine_of(tokens, settings, runner)

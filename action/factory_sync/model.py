@@ -52,6 +52,7 @@ class StudyIssue:
     closed_at: datetime | None
     labels: tuple[str, ...]  # its stage labels (names starting with "stage:")
     events: tuple[IssueEvent, ...]  # in time order
+    author: str | None = None  # login; None for a deleted account
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,8 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner, tokens: Install
             candidates = untracked(installation_repositories(reader), portfolio, settings.factory_repo)
             runner.info(f"{len(candidates)} repositories are not tracked; reading them to find studies")
     with runner.group(f"Reading {len(studies) + len(candidates)} repositories"):
-        read, unread = read_studies(reader, studies + candidates, STUDY_READ_HINTS, log=runner.info)
+        read, unread = read_studies(reader, studies + candidates, STUDY_READ_HINTS, log=runner.info,
+                                    trust_authors=settings.trust_authors)
     found = [repo for repo in candidates if repo in unread or read[repo].issues]
     if discovering:
         notes.append(f"Discovery: {len(candidates)} untracked repositories looked at, {len(found)} of "

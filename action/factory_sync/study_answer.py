@@ -9,6 +9,7 @@ from typing import Any
 
 from factory_sync.failures import Failure, FailureKind, answered
 from factory_sync.model import IssueEvent, Study, StudyIssue, is_stage_label, parse_time
+from factory_sync.trust import counted
 
 _ERROR_STATUS = {"NOT_FOUND": 404, "FORBIDDEN": 403}
 
@@ -73,8 +74,8 @@ def _time(value: object) -> datetime:
 
 
 def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[dict]],
-                       events_by_issue: dict[int, list[dict]]) -> Study:
-    """Build a Study from the (fully paginated) GraphQL nodes.
+                       events_by_issue: dict[int, list[dict]], trust_authors: bool = False) -> Study:
+    """Build a Study from the (fully paginated) GraphQL nodes, each issue as it counts (trust.counted).
 
     `issue_nodes_by_label` maps each stage label name to its issue nodes; `events_by_issue`
     maps an issue number to all its timeline nodes (first page plus any follow-up pages).
@@ -96,7 +97,7 @@ def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[di
         state = get(node, "state", where)
         if state not in _STATES:
             raise OddAnswer(f"{where} has the state {state!r}, which factory-sync does not know")
-        issues.append(StudyIssue(
+        issue = counted(StudyIssue(
             number=number,
             title=get(node, "title", where),
             url=get(node, "url", where),
@@ -105,6 +106,9 @@ def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[di
             closed_at=_time(node["closedAt"]) if node.get("closedAt") else None,
             labels=tuple(sorted(labels_of[number])),
             events=tuple(events),
-        ))
+            author=(node.get("author") or {}).get("login"),
+        ), node.get("authorAssociation"), trust_authors)
+        if issue is not None:
+            issues.append(issue)
     return Study(get(repository, "nameWithOwner", "repository"), get(repository, "url", "repository"),
                  tuple(issues), repository.get("catalog"))

@@ -57,6 +57,8 @@ fragment StudyIssue on Issue {{
   state
   createdAt
   closedAt
+  author {{ login }}
+  authorAssociation
   timelineItems(first: {EVENTS_PER_PAGE}, itemTypes: {_EVENT_TYPES}) {{ ...StudyEvents }}
 }}""",
     "StudyLabel": f"""
@@ -159,7 +161,9 @@ class StudyReading:
     failed queries in a row, GitHub is taken to be down and the studies still unread fail.
     """
 
-    def __init__(self, repos: Iterable[str], give_up_after: int = GIVE_UP_AFTER) -> None:
+    def __init__(self, repos: Iterable[str], give_up_after: int = GIVE_UP_AFTER,
+                 trust_authors: bool = False) -> None:
+        self._trust_authors = trust_authors  # see trust.counted
         self._queue: deque[Piece] = deque()
         self._partial: dict[str, _Partial] = {}
         self.studies: dict[str, Study] = {}
@@ -252,7 +256,8 @@ class StudyReading:
         try:
             self._take_page(piece, partial, repository)
             if partial.pending == 0:
-                study = study_from_graphql(partial.repository or {}, partial.issues_by_label, partial.events)
+                study = study_from_graphql(partial.repository or {}, partial.issues_by_label, partial.events,
+                                           self._trust_authors)
         except OddAnswer as odd:  # this study alone fails, with the reason; the others go on
             self._fail(piece.repo, Failure(FailureKind.ANSWERED, None, f"GitHub's answer cannot be read as a "
                                                                       f"study ({odd})"))

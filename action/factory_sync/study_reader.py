@@ -29,9 +29,10 @@ STUDY_HINTS = {
 UNNAMED_RESET_WAIT = 60
 
 
-def read_study(client: Client, repo: str, hints: Mapping[int, str] = STUDY_HINTS) -> Study:
+def read_study(client: Client, repo: str, hints: Mapping[int, str] = STUDY_HINTS,
+               trust_authors: bool = False) -> Study:
     """One study's stage-labelled issues with their timelines: one GraphQL request unless it is large."""
-    studies, failures = read_studies(client, [repo], hints)
+    studies, failures = read_studies(client, [repo], hints, trust_authors=trust_authors)
     if repo in failures:
         raise FactorySyncError(failures[repo])
     return studies[repo]
@@ -39,10 +40,12 @@ def read_study(client: Client, repo: str, hints: Mapping[int, str] = STUDY_HINTS
 
 def read_studies(client: Client, repos: list[str], hints: Mapping[int, str] = STUDY_HINTS,
                  log: Callable[[str], None] | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> tuple[dict[str, Study], dict[str, str]]:
-    """Read the studies in batched GraphQL queries (see StudyReading). Returns the studies read and,
-    for each study that could not be read, a message that says why and what to do."""
-    reading = StudyReading(repos)
+                 sleep: Callable[[float], None] = time.sleep,
+                 trust_authors: bool = False) -> tuple[dict[str, Study], dict[str, str]]:
+    """Read the studies in batched GraphQL queries (see StudyReading), each issue as it counts (see
+    trust.counted). Returns the studies read and, for each study that could not be read, a message
+    that says why and what to do."""
+    reading = StudyReading(repos, trust_authors=trust_authors)
     reset_at: float | None = None  # a rate limit is used up until then (epoch seconds)
     sent, limited = 0, False
     while (query := reading.next_query()) is not None:

@@ -289,6 +289,7 @@ class IssueObject:
     closedAt = property(lambda self: iso(self.issue.closed_at))
     repository = property(lambda self: RepositoryObject(self.caller, self.repo))
     author = property(lambda self: self.caller.actor(self.issue.user))
+    authorAssociation = property(lambda self: self.caller.world.association(self.repo, self.issue.user))
 
     def stateReason(self, info, enableDuplicate: bool = False) -> str | None:
         reason = self.issue.state_reason

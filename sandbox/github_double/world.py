@@ -211,6 +211,9 @@ class World:
         # Tests: edits of a GraphQL answer's body (as GitHub's schema allows, e.g. a nullable field null),
         # applied in order after the answer is computed.
         self.graphql_edits: list[Callable[[dict], None]] = []
+        # Accounts with no role in the world's repositories (they may open and edit their own issues
+        # only); every other account is taken to be a member of the organisations that own them.
+        self.outsiders: set[str] = set()
         self.limits = SecondaryLimits()  # GitHub's secondary limits; tests that need others set them
         self.budgets = Budgets()  # what each caller used of them
         self._ids = itertools.count(1000)
@@ -330,6 +333,14 @@ class World:
             label = Label(self.next_id(), name, color, description)
             repo.labels[name.lower()] = label
         return label
+
+    def association(self, repo: Repository, login: str) -> str:
+        """An account's relation to a repository, as GitHub's `author_association` says it."""
+        if login.lower() == repo.owner.lower():
+            return "OWNER"
+        if login.lower() in {outsider.lower() for outsider in self.outsiders}:
+            return "NONE"
+        return "MEMBER" if self.users.get(repo.owner) == "Organization" else "COLLABORATOR"
 
     def import_issue(self, repo: Repository, title: str, body: str | None, user: str, *,
                      created_at: datetime, labels: list[str] | None = None,
