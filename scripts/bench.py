@@ -152,7 +152,7 @@ def old_updater(api: str, key: str, factory: str) -> None:
     """The old workflow's calls: list the tracking issues; then for each study list all its issues
     (one list with state=all, paginated, rather than one per stage label), read the config file from
     the Factory, and rewrite the tracking issue's status line, always."""
-    session = requests.Session()
+    session = _PatientSession()
     session.headers["Accept"] = "application/vnd.github+json"
     now = int(time.time())
     app_jwt = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": str(APP_ID)}, key, algorithm="RS256")
@@ -174,6 +174,19 @@ def old_updater(api: str, key: str, factory: str) -> None:
         body = STATUS_LINE.sub(status, issue["body"], count=1)
         url = f"{api}/repos/{factory}/issues/{issue['number']}"
         _json(session.patch(url, json={"body": body}, timeout=30))
+
+
+class _PatientSession(requests.Session):
+    """Waits out a secondary rate limit's Retry-After and sends the request again, so that under
+    GitHub's limits (--limits github) the replay finishes and its refusals are counted."""
+
+    def request(self, method, url, *args, **kwargs):
+        while True:
+            reply = super().request(method, url, *args, **kwargs)
+            wait = reply.headers.get("Retry-After")
+            if reply.status_code not in (403, 429) or wait is None:
+                return reply
+            time.sleep(int(wait))
 
 
 def _old_status(issues: list[dict], stages: list[dict]) -> str:
