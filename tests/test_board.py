@@ -101,10 +101,14 @@ def test_only_what_differs_is_written_and_nothing_else_is_touched():
 
 
 def test_a_value_no_longer_wanted_is_cleared_and_a_missing_option_waits():
-    item = Item("PVTI_1", 1, False, {STAGE.id: "a1", SINCE.id: "2025-03-03"})
-    changes = item_changes(board(item), [Row(1, "Network Execution", None, None)],
-                           {"stage": STAGE, "since": SINCE})
-    assert [(c.kind, c.field_name) for c in changes.changes] == [("clear", "Stage since")]
+    options = (Option("s1", "Stalled"), Option("s2", "On track"))
+    stalled = Field("PVTSSF_4", "Stalled", "SINGLE_SELECT", options)
+    item = Item("PVTI_1", 1, False, {STAGE.id: "a1", SINCE.id: "2025-03-03", stalled.id: "s1"})
+    not_started = [Row(1, "Network Execution", None, None)]
+    changes = item_changes(board(item, fields=(STAGE, SINCE, stalled)), not_started,
+                           {"stage": STAGE, "since": SINCE, "stalled": stalled})
+    assert [(c.kind, c.field_name) for c in changes.changes] == [("clear", "Stage since"),
+                                                                  ("clear", "Stalled")]
     assert changes.waiting == (1,)
 
 

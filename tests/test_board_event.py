@@ -41,7 +41,7 @@ def test_the_board_is_made_from_nothing_then_kept_through_every_stage_change(git
     assert row["issue"] == 1 and row["Stage"] == "Phenotype Development"
     assert row["Stage since"] == issue.created_at.date().isoformat()
     assert row["Stalled"] in ("Stalled", "On track")
-    assert "Board https://github.com/orgs/ohdsi-demo/projects/1: 3 fields created, 1 items added" in run.log
+    assert "Board https://github.com/orgs/ohdsi-demo/projects/1: 3 fields created, 1 item added" in run.log
 
     with world.lock:
         study = world.repo(STUDY_REPO)

@@ -54,7 +54,7 @@ def test_without_the_projects_permission_the_board_check_fails_and_says_what_to_
     run = health(github, tmp_path)
     assert run.code == 1
     row = row_of(run, "Project board")
-    assert "failed" in row and "Organization permissions > Projects" in row
+    assert "failed" in row and "Organization permissions" in row and "Projects: Read and write" in row
     assert "ok" in row_of(run, "Factory access")
 
 

@@ -42,7 +42,7 @@ def test_a_field_renamed_or_deleted_by_a_person_is_made_again(github, tmp_path):
     [row] = board_rows(github, ("Stage", "Stage since", "Phase"))
     assert row["Stage"] == row["Phase"] == "Protocol Development"  # Phase is now the person's own
     assert row["Stage since"] == "2025-03-24"
-    assert "2 fields created" in run.log and "values set" in run.log
+    assert "2 fields created, 2 values set" in run.log
 
 
 def test_a_field_lacking_an_option_is_reported_and_never_rewritten(github, tmp_path):
@@ -150,7 +150,7 @@ def test_a_retired_spare_copys_item_is_archived(github, tmp_path):
         boards.add_item(world, project, factory, spare, "factory-sync[bot]")
     run = step(github, tmp_path)
     assert run.code == 0, run.log
-    assert "items archived" in run.log
+    assert "1 item archived" in run.log
     by_issue = {row["issue"]: row for row in board_rows(github, archived=True)}
     assert by_issue[spare.number]["archived"] and not by_issue[1]["archived"]
 

@@ -144,7 +144,7 @@ class Row:
     issue: int
     stage: str  # a catalog stage's name, "Not started" or "Complete"
     since: date | None  # when it entered that stage; None: not started
-    stalled: bool | None  # None: not known (not started, or stall checks are off)
+    stalled: bool | None  # None: not started (or stall checks are off: the field is not kept)
 
 
 @dataclass(frozen=True)
@@ -250,8 +250,8 @@ def item_changes(board: Board, rows: Iterable[Row], usable: dict[str, Field],
             continue
         stalled = None if row.stalled is None else STALLED if row.stalled else ON_TRACK
         for role, wanted in (("stage", row.stage), ("since", row.since), ("stalled", stalled)):
-            target = usable.get(role)
-            if target is None or (role == "stalled" and row.stalled is None):
+            target = usable.get(role)  # stalled is usable only while the run counts stalls
+            if target is None:
                 continue
             change = _value_change(board, item, target, wanted, row.issue)
             if change == "waiting":
@@ -300,7 +300,7 @@ def _literal(value: object) -> str:
         return "{" + ", ".join(f"{key}: {_literal(item)}" for key, item in value.items()) + "}"
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_literal(item) for item in value) + "]"
-    return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 @dataclass(frozen=True)

@@ -79,10 +79,10 @@ class BoardReport:
     dry_run: list[str] = field(default_factory=list)  # what a dry run would have done
 
     def line(self, url: str) -> str:
-        done = [f"{len(self.created_fields)} fields created"] if self.created_fields else []
-        done += [f"{count} {what}" for count, what in ((self.added, "items added"), (self.set, "values set"),
-                                                      (self.cleared, "values cleared"),
-                                                      (self.archived, "items archived")) if count]
+        counts = ((len(self.created_fields), "field", "created"), (self.added, "item", "added"),
+                  (self.set, "value", "set"), (self.cleared, "value", "cleared"),
+                  (self.archived, "item", "archived"))
+        done = [f"{count} {what}{'' if count == 1 else 's'} {how}" for count, what, how in counts if count]
         return f"Board {url}: {', '.join(done) or 'in step, nothing to change'}"
 
 
