@@ -18,6 +18,7 @@ from factory_sync.errors import FactorySyncError
 from factory_sync.factory import Factory
 from factory_sync.github_client import Client
 from factory_sync.inputs import Settings
+from factory_sync.markdown import escape
 from factory_sync.planner import claim
 from factory_sync.report import announcer
 from factory_sync.runner import Runner
@@ -26,6 +27,7 @@ from factory_sync.study_reader import read_study
 from factory_sync.tracking_block import shown_stage
 
 NEEDED = {"issues": "write", "metadata": "read"}
+CELL_LIMIT = 1000  # characters of a finding's detail in the summary table
 LOW_RATE_SHARE = 0.1  # warn when less than a tenth of the hourly budget is left
 
 
@@ -60,7 +62,7 @@ def render(findings: list[Finding]) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return escape(text, CELL_LIMIT)
 
 
 def check_health(settings: Settings, runner: Runner, app: App, reader: Client, study_repo: str | None) -> int:

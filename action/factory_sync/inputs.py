@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -135,13 +136,29 @@ def read_settings(runner: Runner) -> Settings:
 
 
 def api_url(value: str) -> str:
+    """The REST API's base URL: https, or plain http to a loopback address only (a local stand-in), as
+    the App's key and tokens travel to it."""
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FactorySyncError(
             f"github-api-url must be the REST API's base URL, such as https://api.github.com or "
             f"https://github.example.com/api/v3, not {value!r}; or leave it out."
         )
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise FactorySyncError(
+            f"github-api-url must use https (the App's key and tokens are sent to it), not {value!r}; plain "
+            "http is accepted only for a loopback address such as http://127.0.0.1:8080."
+        )
     return value.rstrip("/")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def repo_name(value: str, field: str) -> str:

@@ -17,7 +17,10 @@ _CLEAN = str.maketrans(
 )
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _MARKDOWN = str.maketrans({char: "\\" + char for char in "\\`*_[]()~|"})
-_PING = re.compile(r"@|#(?=\d)")  # mentions, and issue references that would link the Factory's issues
+# What GitHub would turn into a mention or a link: @mentions, issue references (#123, owner/repo#1,
+# GH-123) and bare URLs (https://..., www....). A zero-width space after the trigger keeps the text
+# as written and makes it inert.
+_PING = re.compile(r"@|#(?=\d)|(?<=GH)-(?=\d)|(?<=:)//|(?<=www)\.", re.IGNORECASE)
 _UNSAFE_IN_URL = str.maketrans({char: f"%{ord(char):02X}" for char in " \"'<>()[]\\`|"})
 
 
@@ -27,7 +30,15 @@ def escape(text: str, limit: int = TEXT_LIMIT) -> str:
     if len(clean) > limit:
         clean = clean[: limit - 1] + "…"
     inert = clean.translate(_ENTITIES).translate(_MARKDOWN)
-    return _PING.sub(lambda match: match.group() + "&#8203;", inert)
+    return _PING.sub(lambda match: "&#8203;" + match.group() if match.group() in ("-", ".", "//")
+                     else match.group() + "&#8203;", inert)
+
+
+def fenced(text: str, info: str = "") -> str:
+    """A fenced code block holding `text` as is: its fence is longer than any run of backticks in it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text}\n{fence}"
 
 
 def safe_url(url: str) -> str:

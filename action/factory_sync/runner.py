@@ -55,10 +55,16 @@ def _escape_property(value: str) -> str:
     return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
+# Letters and signs that ICU's collation ignores, as it does controls, format characters, marks and
+# spaces: the Arabic tatweel, the NKo lajanyalan, the Mongolian nirugu, the Vedic sign nihshvasa and
+# the Arabic tail fragment.
+_IGNORED = frozenset("\u0640\u07fa\u180a\u1cd3\ufe73")
+
+
 def _could_be_command(line: str) -> bool:
-    # Drop what culture-aware matching may skip (controls, format characters, marks, spaces),
-    # erring towards escaping a harmless line rather than missing a command.
-    skeleton = "".join(ch for ch in line if unicodedata.category(ch)[0] not in "CMZ")
+    # Drop what culture-aware matching may skip (controls, format characters, marks, spaces and the
+    # letters above), erring towards escaping a harmless line rather than missing a command.
+    skeleton = "".join(ch for ch in line if unicodedata.category(ch)[0] not in "CMZ" and ch not in _IGNORED)
     return skeleton.startswith("::") or "##[" in skeleton
 
 

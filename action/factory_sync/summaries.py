@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from factory_sync.markdown import escape
+from factory_sync.markdown import escape, fenced
 from factory_sync.model import TrackingIssue, is_repo_name
 from factory_sync.portfolio import CHANGED, Status, StudyResult, count
 
@@ -27,11 +27,11 @@ def study_summary(result: StudyResult, dry_run: bool) -> str:
     """The job summary of a run that checked one study."""
     issue = result.issue
     link = f"[#{issue.number}]({issue.url})" if issue else "none"
-    rows = [("Study", f"`{result.study}`"), ("Stage before", result.stage_before or "none"),
-            ("Stage after", result.stage_after or "none"), ("Factory issue", link),
+    rows = [("Study", _code(result.study)), ("Stage before", _text(result.stage_before or "none")),
+            ("Stage after", _text(result.stage_after or "none")), ("Factory issue", link),
             ("Result", verdict(result, dry_run))]
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    changes = "".join(f"- {c}\n" for c in result.changes)
+    changes = "".join(f"- {_text(c)}\n" for c in result.changes)
     return f"### factory-sync\n\n| | |\n|---|---|\n{table}\n\n{changes}"
 
 
@@ -43,7 +43,7 @@ def body_diff(existing: TrackingIssue | None, body: str) -> str:
 
 
 def diff_summary(diff: str) -> str:
-    return f"#### Planned change (dry run)\n\n```diff\n{diff or '(no change)'}\n```\n"
+    return f"#### Planned change (dry run)\n\n{fenced(diff or '(no change)', 'diff')}\n"
 
 
 def describe(result: StudyResult, dry_run: bool) -> str:
