@@ -2,8 +2,8 @@
 
 For each shape the run either recovers, rewriting the block where it stands and keeping every other
 byte, or stops with one clear error that names the issue and says what to fix, writing nothing (and
-creating no second tracking issue). Either way no text is lost or mangled. See the README's section
-on the tracking issue for the rules.
+creating no second tracking issue). Either way no text is lost or mangled. See docs/tracking-issue.md
+for the rules.
 """
 
 from __future__ import annotations
