@@ -289,8 +289,8 @@ def test_a_rate_limit_asking_for_too_long_a_wait_fails_that_study_at_once(github
     assert run.code == 1 and run.seconds < 30
     assert "Protocol Development" in beta.body
     assert (f"[1/2] {DEMO_OWNER}/Alpha: FAILED: Updating tracking issue #{alpha.number} of {FACTORY_REPO} "
-            "failed: GitHub answered 403 (a rate limit, with Retry-After 3600 s, longer than the 900 s this "
-            "action waits). GitHub's rate limit: run again once it has reset") in run.log
+            "failed: GitHub answered 403 (a rate limit, with Retry-After 3600 s, longer than the 240 s this "
+            "action waits (input longest-wait)). GitHub's rate limit: run again once it has reset") in run.log
     assert run.outputs["failed"] == "1"
 
 

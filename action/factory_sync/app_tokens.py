@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from github import Auth, GithubException, GithubIntegration
 
+from factory_sync.cancel import shielded
 from factory_sync.errors import FactorySyncError
 from factory_sync.github_client import Client, RenewableAuth, Waits, attempt, connect, read_retry
 from factory_sync.model import parse_time
@@ -158,7 +159,6 @@ class RenewingToken(RenewableAuth):
         self._announce, self._clock, self._warn = announce, clock, warn
         self._current: InstallationToken | None = None
         self._minted_at = clock()
-        self.renew()
 
     @property
     def token_type(self) -> str:
@@ -179,9 +179,10 @@ class RenewingToken(RenewableAuth):
         """Mint a new token; revoke the old one unless GitHub refuses it already."""
         old = self._current
         self._current = None
-        new = self._app.mint(self._installation_id, self._repos, self._permissions)
-        self._announce(new)  # masks it: nothing may print it before this
-        self._current, self._minted_at = new, self._clock()
+        with shielded():  # a cancellation waits until the new token is held, so that it is revoked too
+            new = self._app.mint(self._installation_id, self._repos, self._permissions)
+            self._announce(new)  # masks it: nothing may print it before this
+            self._current, self._minted_at = new, self._clock()
         if old is not None and not refused:
             try:
                 self._app.revoke(old.value)
@@ -229,7 +230,8 @@ class InstallationTokens:
         Writes are spaced by `write_interval` seconds; reads, GraphQL queries included, are not."""
         auth = RenewingToken(self.app, self.installation_id, repos, permissions, self._announce, self._clock,
                              self._warn)
-        self._auths.append(auth)
+        self._auths.append(auth)  # before its token is minted: it is revoked however the run ends
+        auth.renew()
         return Client(auth, self.app.api_url, writes=writes, write_interval=write_interval,
                       waits=self.app.waits)
 

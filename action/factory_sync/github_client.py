@@ -36,8 +36,10 @@ SECONDARY_RATE_WAIT = 60.0
 RETRY_BACKOFF = 0.5
 PER_PAGE = 100
 # The longest single wait for a rate limit (primary reset, secondary Retry-After); longer, and the
-# request fails with GitHub's answer instead of holding the job.
-MAX_RATE_LIMIT_WAIT = 15 * 60
+# request fails with GitHub's answer instead of holding the job (input longest-wait). Below the
+# example jobs' timeouts (5 and 10 minutes), so that a wait never outlives its job.
+LONGEST_WAIT = 240.0
+LONGEST_WAIT_LIMIT = 3600.0
 
 # Retried on any failure: reads, GraphQL queries and token minting (POST), and PATCHes of a whole body,
 # which give the same result however often they land. A POST that creates an issue is retried only
@@ -55,11 +57,12 @@ T = TypeVar("T")
 class Waits:
     """How long a run waits for GitHub: for one answer; before retrying after a secondary rate limit that
     gives no Retry-After; and the back-off between retries after a 5xx, a dropped connection or a timeout.
-    A Retry-After from GitHub is honoured; every wait is bounded (MAX_RATE_LIMIT_WAIT)."""
+    A Retry-After from GitHub is honoured up to `longest` seconds; every wait is bounded by it."""
 
     timeout: int = TIMEOUT_SECONDS
     rate_limit: float = SECONDARY_RATE_WAIT
     backoff: float = RETRY_BACKOFF
+    longest: float = LONGEST_WAIT
 
 
 class GitHubError(FactorySyncError):
@@ -82,13 +85,14 @@ class _Retry(GithubRetry):
     429 answers retried like secondary rate limits, and `refused_only` methods retried only when GitHub
     refused them for a rate limit (so a create is never sent twice by the retry itself)."""
 
-    def __init__(self, refused_only: frozenset[str] = frozenset(), **kwargs) -> None:  # type: ignore[no-untyped-def]
-        self.refused_only = refused_only
+    def __init__(self, refused_only: frozenset[str] = frozenset(), longest: float = LONGEST_WAIT,
+                 **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.refused_only, self.longest = refused_only, longest
         super().__init__(**kwargs)
 
     def new(self, **kw):  # type: ignore[no-untyped-def]
         retry = super().new(**kw)
-        retry.refused_only = self.refused_only
+        retry.refused_only, retry.longest = self.refused_only, self.longest
         return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -115,20 +119,20 @@ class _Retry(GithubRetry):
 
     def get_retry_after(self, response):  # type: ignore[no-untyped-def]
         seconds = super().get_retry_after(response)
-        if seconds is not None and seconds > MAX_RATE_LIMIT_WAIT:
+        if seconds is not None and seconds > self.longest:
             raise RateLimitExceededExceedsMaxWait(response.status, {"message": (
-                f"a rate limit, with Retry-After {seconds:.0f} s, longer than the {MAX_RATE_LIMIT_WAIT} s "
-                "this action waits")}, dict(response.headers), wait=seconds)
+                f"a rate limit, with Retry-After {seconds:.0f} s, longer than the {self.longest:g} s "
+                "this action waits (input longest-wait)")}, dict(response.headers), wait=seconds)
         return seconds
 
 
 def _retry(methods: frozenset[str], waits: Waits, refused_only: frozenset[str] = frozenset()) -> GithubRetry:
     # raise_on_status=False: when the retries run out, PyGithub sees GitHub's last answer and raises
     # a GithubException with its status, instead of urllib3's bare RetryError.
-    return _Retry(refused_only=refused_only, total=RETRIES, backoff_factor=waits.backoff,
+    return _Retry(refused_only=refused_only, longest=waits.longest, total=RETRIES,
+                  backoff_factor=waits.backoff,
                   allowed_methods=methods, status_forcelist=list(RETRIED_STATUSES), raise_on_status=False,
-                  secondary_rate_wait=min(waits.rate_limit, MAX_RATE_LIMIT_WAIT),
-                  max_rate_limit_wait=MAX_RATE_LIMIT_WAIT)
+                  secondary_rate_wait=min(waits.rate_limit, waits.longest), max_rate_limit_wait=waits.longest)
 
 
 def read_retry(waits: Waits) -> GithubRetry:

@@ -13,7 +13,8 @@ from factory_sync.errors import FactorySyncError
 from factory_sync.events import DISPATCH_EVENT_TYPE
 from factory_sync.factory_config import PortfolioInputs, portfolio_inputs
 from factory_sync.github_client import (
-    MAX_RATE_LIMIT_WAIT,
+    LONGEST_WAIT,
+    LONGEST_WAIT_LIMIT,
     RETRY_BACKOFF,
     SECONDARY_RATE_WAIT,
     TIMEOUT_SECONDS,
@@ -31,6 +32,7 @@ from factory_sync.tracking_block import TRACKING_LABEL
 MODES = ("sync", "dispatch", "check")
 WRITE_INTERVAL_LIMIT = 60.0
 WRITE_BUDGET_LIMIT = 100_000
+RATE_LIMIT_WAIT_LIMIT = 900.0
 HTTP_TIMEOUT_LIMITS = (1, 600)  # whole seconds: PyGithub takes no fractions
 RETRY_BACKOFF_LIMIT = 60.0
 # Where an empty app-id or private-key usually comes from.
@@ -62,13 +64,15 @@ class Settings:
     http_timeout: int = TIMEOUT_SECONDS  # seconds to wait for one answer from GitHub
     rate_limit_wait: float = SECONDARY_RATE_WAIT  # after a secondary rate limit without Retry-After
     retry_backoff: float = RETRY_BACKOFF  # between retries after a 5xx, a dropped connection, a timeout
+    longest_wait: float = LONGEST_WAIT  # the longest single wait for a rate limit
     project: ProjectRef | None = None  # the Factory's project board; None: no board
     board_fields: FieldNames = FieldNames()  # noqa: RUF009 (frozen) the names of the fields the board keeps
     portfolio: PortfolioInputs = PortfolioInputs()  # noqa: RUF009 (frozen) config, stall-days, dashboard, export
 
     @property
     def waits(self) -> Waits:
-        return Waits(timeout=self.http_timeout, rate_limit=self.rate_limit_wait, backoff=self.retry_backoff)
+        return Waits(timeout=self.http_timeout, rate_limit=min(self.rate_limit_wait, self.longest_wait),
+                     backoff=self.retry_backoff, longest=self.longest_wait)
 
     @property
     def policy(self) -> Policy:
@@ -112,7 +116,9 @@ def read_settings(runner: Runner) -> Settings:
         http_timeout=int(bounded(runner.input("http-timeout"), "http-timeout", TIMEOUT_SECONDS,
                                  *HTTP_TIMEOUT_LIMITS, whole=True)),
         rate_limit_wait=bounded(runner.input("rate-limit-wait"), "rate-limit-wait", SECONDARY_RATE_WAIT,
-                                0.0, MAX_RATE_LIMIT_WAIT),
+                                0.0, RATE_LIMIT_WAIT_LIMIT),
+        longest_wait=bounded(runner.input("longest-wait"), "longest-wait", LONGEST_WAIT, 1.0,
+                             LONGEST_WAIT_LIMIT),
         retry_backoff=bounded(runner.input("retry-backoff"), "retry-backoff", RETRY_BACKOFF, 0.0,
                               RETRY_BACKOFF_LIMIT),
         project=parse_project(runner.input("project")),

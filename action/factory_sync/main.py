@@ -8,13 +8,13 @@ write only what differs (or, in mode `dispatch`, ask the Factory to do it). In t
 
 from __future__ import annotations
 
-import signal
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from factory_sync.app_tokens import App, InstallationTokens
 from factory_sync.board_runs import factory_and_board, keep, report_board
+from factory_sync.cancel import Cancelled, cancellable
 from factory_sync.engine import Engine
 from factory_sync.errors import FactorySyncError
 from factory_sync.events import Trigger, is_factory, parse_factory_event, parse_study_event
@@ -28,10 +28,6 @@ from factory_sync.report import announcer, report_study
 from factory_sync.resync import resync
 from factory_sync.runner import Runner
 from factory_sync.study_reader import read_study
-
-
-class Cancelled(BaseException):
-    """The runner cancelled the job (SIGINT, then SIGTERM): unwind, revoking every token on the way."""
 
 
 def main() -> int:
@@ -49,23 +45,6 @@ def main() -> int:
         runner.error(f"factory-sync stopped on an unexpected {type(exc).__name__}: {exc}. Nothing more was "
                      "written. Run the job again; if it happens again, report it with this line.")
         return 1
-
-
-@contextmanager
-def cancellable() -> Iterator[None]:
-    """SIGINT and SIGTERM end the run through the same `finally`s as an error; a second signal while
-    it unwinds is ignored, so that the tokens are revoked."""
-    def cancel(signum: int, frame: object) -> None:
-        for other in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(other, signal.SIG_IGN)
-        raise Cancelled(signal.Signals(signum).name)
-
-    previous = {signum: signal.signal(signum, cancel) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def run(runner: Runner) -> int:

@@ -12,7 +12,7 @@ from github.Repository import Repository
 
 from factory_sync.errors import FactorySyncError
 from factory_sync.failures import Failure, FailureKind, explain
-from factory_sync.github_client import MAX_RATE_LIMIT_WAIT, Client, GitHubError
+from factory_sync.github_client import Client, GitHubError
 from factory_sync.model import Study
 from factory_sync.study_query import StudyReading
 
@@ -51,7 +51,7 @@ def read_studies(client: Client, repos: list[str], hints: Mapping[int, str] = ST
     while (query := reading.next_query()) is not None:
         if reset_at is not None:
             wait = max(reset_at - _now().timestamp(), 0) + 1  # GitHub resets within the second it names
-            if wait > MAX_RATE_LIMIT_WAIT:
+            if wait > client.waits.longest:
                 used_up = (f"GitHub's GraphQL rate limit is used up for {wait:.0f} s more "
                            "(x-ratelimit-remaining: 0); run again after its reset")
                 reading.give_up(Failure(FailureKind.RATE_LIMITED, 403, used_up))
