@@ -334,7 +334,7 @@ def test_a_sample_as_the_runner_runs_it(github, tmp_path):
     ]
     for event, repository, raw, env, code, says in cases:
         reliability.count("inputs tried")
-        token = github.world.mint_workflow_token(repository, {"issues": "read"})
+        token = github.world.mint_workflow_token(repository, {"issues": "read", "contents": "read"})
         run = run_action(github, tmp_path, None, event=event, repository=repository, token=token, env=env,
                          raw_event=raw)
         assert (run.code, run.stderr) == (code, ""), (event, run.stdout, run.stderr)

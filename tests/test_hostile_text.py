@@ -146,7 +146,7 @@ def test_a_log_that_cannot_show_these_characters_is_written_in_utf8(github, tmp_
     """Python writes the ANSI code page on Windows runners; the runner reads UTF-8. A dry run prints
     the planned body, hostile text and all, to the log."""
     hostile_study(github)
-    token = github.world.mint_workflow_token(STUDY_REPO, {"issues": "read"})
+    token = github.world.mint_workflow_token(STUDY_REPO, {"issues": "read", "contents": "read"})
     run = run_action(github, tmp_path, {"inputs": {}}, event="workflow_dispatch", token=token, dry_run="true",
                      env={"PYTHONIOENCODING": "ascii"})
     assert (run.code, run.stderr) == (0, ""), run.stderr

@@ -20,6 +20,7 @@ from github_double.world import Issue, TimelineEvent, utc
 from stepkit import run_step
 
 LABEL_LIMIT = 100  # GitHub's, on one issue
+LIMIT_WARNING = "::warning title=factory-sync%3A label limit"  # not the stalled-study warning
 ABOVE = "Notes from the Factory team.\n\n"
 BELOW = "\n\nMore notes.\n"
 
@@ -85,7 +86,7 @@ def test_a_tracking_issue_with_100_labels_gets_its_block_and_a_warning_instead_o
     assert "## Current stage: Phenotype Development" in tracking.body
     assert tracking.body.startswith(ABOVE) and tracking.body.endswith(BELOW)
     assert sorted(tracking.labels) == sorted(["study-tracking", *others])  # every label kept, none added
-    [warning] = [line for line in done.stdout.splitlines() if line.startswith("::warning")]
+    [warning] = [line for line in done.stdout.splitlines() if line.startswith(LIMIT_WARNING)]
     assert (f"Factory issue #{tracking.number} carries {LABEL_LIMIT} labels, GitHub's limit, so the label "
             "stage:phenotype-development could not be added; its block is up to date. Remove a label it does "
             "not need, and the next run adds it.") in warning
@@ -112,7 +113,7 @@ def test_a_tracking_issue_at_the_label_limit_can_still_move_to_another_stage(git
     done = run(github, tmp_path, issue, "stage:phenotype-development")
 
     assert done.code == 0, done.log
-    assert not [line for line in done.stdout.splitlines() if line.startswith("::warning")]
+    assert not [line for line in done.stdout.splitlines() if line.startswith(LIMIT_WARNING)]
     assert "stage:phenotype-development" in tracking.labels and "stage:base-camp" not in tracking.labels
     assert len(tracking.labels) == LABEL_LIMIT
 
