@@ -113,7 +113,8 @@ def counts_section(entries: Sequence[Entry], order: Sequence[str], stall_days: i
     untracked = sum(entry.status is Status.UNTRACKED for entry in entries)
     failed = sum(entry.status is Status.FAILED for entry in entries)
     rule = f"in their stage for {stall_days} days or more" if stall_days else "stall checks are off"
-    lines = [f"{len(entries)} studies: {stalled} stalled ({rule}), {untracked} untracked, "
+    lines = [f"{len(entries)} {'study' if len(entries) == 1 else 'studies'}: {stalled} stalled ({rule}), "
+             f"{untracked} untracked, "
              f"{failed} failed.", ""]
     if not counts:
         return [*lines, "No study has been read yet."]
