@@ -191,7 +191,9 @@ def event_sweep(github, app_private_key, tmp_path):
     positions = len(github.log)
     assert [f"{e.method} {e.path}" for e in github.log.entries()] == [
         "POST /graphql", f"GET /repos/{FACTORY_REPO}/installation",
-        f"POST /app/installations/{DEMO_INSTALLATION_ID}/access_tokens", f"GET /repos/{FACTORY_REPO}/issues",
+        f"POST /app/installations/{DEMO_INSTALLATION_ID}/access_tokens",
+        f"GET /repos/{FACTORY_REPO}/contents/.github/factory-sync.yml", f"GET /repos/{FACTORY_REPO}/issues",
+        f"GET /repos/{FACTORY_REPO}/issues/{tracking.number}",  # read again just before the write
         f"PATCH /repos/{FACTORY_REPO}/issues/{tracking.number}", "DELETE /installation/token"]
 
     def build() -> dict[int, Expected]:
@@ -283,7 +285,9 @@ def resync_sweep(github, app_private_key, tmp_path):
     assert clean.outputs["changed-count"] == str(len(STALE))
     requests = [f"{e.method} {e.path}" for e in github.log.entries()]
     assert len([r for r in requests if r.startswith("PATCH")]) == len(STALE)
-    assert len(requests) == 10, requests
+    # The App's 2 tokens, their revokes, the installation, the config, the listing, the study read, each
+    # stale issue read again and written, and the dashboard (looked for in the listing, then created).
+    assert len(requests) == 10 + 1 + len(STALE) + 2, requests
     return len(requests), build, run
 
 
@@ -291,7 +295,10 @@ def test_a_resync_of_20_studies_recovers_from_any_single_fault_at_any_request(gi
     verdict = sweep(github, *resync_sweep, times=ONCE, one_error=False)
     assert verdict.problems == []
     assert verdict.mangled == 0
-    assert verdict.recovered == resync_sweep[0] * len(FAULTS)
+    # Every tracking issue recovers; a fault on the dashboard's create (a POST, never sent twice
+    # blindly) may leave the dashboard for the next run, which the run reports as a clean failure.
+    assert verdict.recovered + verdict.failed_cleanly == resync_sweep[0] * len(FAULTS)
+    assert verdict.failed_cleanly <= len(FAULTS)
 
 
 def test_a_resync_of_20_studies_with_github_down_fails_cleanly_or_recovers(github, resync_sweep):
