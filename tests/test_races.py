@@ -70,7 +70,8 @@ def claiming(github: GitHubDouble, study: str = STUDY_REPO) -> list[Issue]:
 
 def tokens(github: GitHubDouble, n: int) -> list[str]:
     with github.world.lock:
-        return [github.world.mint_workflow_token(STUDY_REPO, {"issues": "read", "contents": "read"}) for _ in range(n)]
+        scopes = {"issues": "read", "contents": "read"}
+        return [github.world.mint_workflow_token(STUDY_REPO, scopes) for _ in range(n)]
 
 
 def twenty_study_runs(github: GitHubDouble, tmp_path: Path, payload: dict) -> list[ActionRun]:

@@ -34,7 +34,8 @@ def issue(number: int, label: str, closed: bool = False, more_events: str | None
         events.append(event("ClosedEvent", CLOSED))
     return {"number": number, "title": f"Issue {number}", "url": f"https://github.com/o/r/issues/{number}",
             "state": "CLOSED" if closed else "OPEN", "createdAt": "2025-01-01T09:00:00Z",
-            "closedAt": CLOSED if closed else None, "author": {"login": "lead"}, "authorAssociation": "MEMBER",
+            "closedAt": CLOSED if closed else None, "author": {"login": "lead"},
+            "authorAssociation": "MEMBER",
             "timelineItems": page(events, more_events)}
 
 
