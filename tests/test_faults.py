@@ -47,6 +47,9 @@ SLOW = 4.0  # seconds a "slow" answer takes, past the runs' http-timeout of 2 s
 # Short waits: the waits themselves are checked by the tests at the end. The timeout leaves every
 # answer that is not held a hundred times the time it takes, however loaded the machine.
 FAST = {"http_timeout": "2", "rate_limit_wait": "0", "retry_backoff": "0"}
+# The clean runs that record the positions have no fault to time out on: a long timeout keeps a loaded
+# machine's slow answer from adding a retry to the record.
+CLEAN = {**FAST, "http_timeout": "30"}
 HELD = 60.0  # seconds a held answer waits at most: the tests release it once they have seen enough
 
 # The faults the double can play, as GitHub plays them.
@@ -184,7 +187,7 @@ def event_sweep(github, app_private_key, tmp_path):
     """(positions, build, run) for sweeps of a study's own run."""
     tracking, payload = event_world(github, app_private_key)
     before = state(tracking)
-    clean = run_step(github, tmp_path / "clean", "issues", payload, repository=STUDY_REPO, **FAST)
+    clean = run_step(github, tmp_path / "clean", "issues", payload, repository=STUDY_REPO, **CLEAN)
     assert clean.code == 0, clean.log
     assert clean.outputs["changed"] == "true"
     expected = {tracking.number: Expected(before, state(tracking), ABOVE, BELOW)}
@@ -263,12 +266,12 @@ EVERY_STUDY = {"inputs": {}}
 def resync_sweep(github, app_private_key, tmp_path):
     """(positions, build, run) for sweeps of a resync of 20 studies, 3 of them behind."""
 
-    def run(name: str) -> Run:
+    def run(name: str, timeouts: dict = FAST) -> Run:
         return run_step(github, tmp_path / name, "workflow_dispatch", EVERY_STUDY, repository=FACTORY_REPO,
-                        **FAST)
+                        **timeouts)
 
     first = portfolio_world(github, app_private_key)
-    assert run("first").code == 0
+    assert run("first", CLEAN).code == 0
     synced = {n: state(issue) for n, issue in first.items()}
 
     def build() -> dict[int, Expected]:
@@ -280,7 +283,7 @@ def resync_sweep(github, app_private_key, tmp_path):
         return {issue.number: Expected(state(issue), synced[n], ABOVE, BELOW) for n, issue in issues.items()}
 
     build()
-    clean = run("clean")
+    clean = run("clean", CLEAN)
     assert clean.code == 0, clean.log
     assert clean.outputs["changed-count"] == str(len(STALE))
     requests = [f"{e.method} {e.path}" for e in github.log.entries()]
@@ -341,7 +344,7 @@ def until(condition: Callable[[], object]) -> None:
 def test_a_fault_on_the_create_never_leaves_two_tracking_issues(github, app_private_key, tmp_path, name):
     kind, options = FAULTS[name]
     payload = new_study_world(github, app_private_key)
-    clean = run_step(github, tmp_path / "clean", "issues", payload, repository=STUDY_REPO, **FAST)
+    clean = run_step(github, tmp_path / "clean", "issues", payload, repository=STUDY_REPO, **CLEAN)
     [made] = claiming(github)
     position = 1 + next(i for i, e in enumerate(github.log.entries())
                         if (e.method, e.path) == ("POST", f"/repos/{FACTORY_REPO}/issues"))
@@ -367,7 +370,7 @@ def test_a_fault_on_the_create_never_leaves_two_tracking_issues(github, app_priv
 
 def test_a_create_whose_answer_was_lost_is_found_before_it_is_sent_again(github, app_private_key, tmp_path):
     payload = new_study_world(github, app_private_key)
-    run_step(github, tmp_path / "clean", "issues", payload, repository=STUDY_REPO, **FAST)
+    run_step(github, tmp_path / "clean", "issues", payload, repository=STUDY_REPO, **CLEAN)
     position = 1 + next(i for i, e in enumerate(github.log.entries())
                         if (e.method, e.path) == ("POST", f"/repos/{FACTORY_REPO}/issues"))
 
