@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from factory_sync.app_tokens import App, InstallationTokens, MintRefused
-from factory_sync.board import BoardError
+from factory_sync.board import BoardError, ProjectRef
 from factory_sync.engine import Engine
 from factory_sync.factory import Factory
 from factory_sync.github_client import Client
@@ -66,15 +66,34 @@ def factory_and_board(tokens: InstallationTokens, settings: Settings,
         factory = Factory.through(*through, also=PROJECT_PERMISSIONS)
     except MintRefused:
         factory = Factory.through(*through)
-        hint = PERMISSION_HINT.format(owner=settings.project.owner)
-        refused = (f"The App's installation does not grant Projects: Read and write, so the board "
-                   f"{settings.project.url} cannot be kept: {hint}.")
-    writer = factory.client
+        refused = _refused(settings.project)
+    return factory, _board(factory.client, settings, settings.project, refused)
+
+
+def board_of_config(tokens: InstallationTokens, settings: Settings, project: ProjectRef,
+                    factory: Factory) -> ProjectBoard:
+    """The board that the Factory config names (no `project` input): the Factory token was minted before
+    the config was read, so the board gets a token of its own, Projects: write and Issues: read on the
+    Factory only (2 requests more a run: its mint and its revoke)."""
+    try:
+        client = tokens.client([settings.factory_repo], {"issues": "read", **PROJECT_PERMISSIONS},
+                               writes=True, write_interval=settings.write_interval)
+    except MintRefused:
+        return _board(factory.client, settings, project, _refused(project))
+    return _board(client, settings, project, None)
+
+
+def _refused(project: ProjectRef) -> str:
+    return (f"The App's installation does not grant Projects: Read and write, so the board {project.url} "
+            f"cannot be kept: {PERMISSION_HINT.format(owner=project.owner)}.")
+
+
+def _board(writer: Client, settings: Settings, project: ProjectRef, refused: str | None) -> ProjectBoard:
     reader = Client(writer.github.requester.auth, writer.api_url, waits=writer.waits)  # the same token
-    board = ProjectBoard(reader, writer, settings.project, settings.factory_repo, settings.catalog,
+    board = ProjectBoard(reader, writer, project, settings.factory_repo, settings.catalog,
                          names=settings.board_fields, dry_run=settings.dry_run)
     board.unavailable = refused
-    return factory, board
+    return board
 
 
 def board_access(settings: Settings, runner: Runner, app: App, installation: int) -> str:

@@ -14,6 +14,7 @@ with its path, the line and the fix: nothing is written.
     stall-days: 21                       # 0 turns stall checks off
     dashboard-label: portfolio-dashboard # false turns the dashboard off
     tracking-label: study-tracking
+    project: https://github.com/orgs/ohdsi/projects/1  # the Projects board; leave out for none
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from factory_sync.board import PROJECT_FORMAT, BoardError, ProjectRef, parse_project
 from factory_sync.dashboard import DASHBOARD_LABEL
 from factory_sync.github_limits import LABEL_NAME_LIMIT
 from factory_sync.model import STUDY_CATALOG_PATH, Study, is_stage_label
@@ -33,7 +35,7 @@ from factory_sync.tracking_block import TRACKING_LABEL
 
 CONFIG_PATH = ".github/factory-sync.yml"  # in the Factory (input config)
 STALL_DAYS_LIMIT = 3650
-CONFIG_KEYS = ("stages", "stall-days", "dashboard-label", "tracking-label")
+CONFIG_KEYS = ("stages", "stall-days", "dashboard-label", "tracking-label", "project")
 DEFAULT_CATALOG_NAME = "the OHDSI catalog (the default)"
 
 
@@ -49,6 +51,7 @@ class FactoryConfig:
     stall_days: int | None = None
     dashboard_label: str | None = None  # "" : the dashboard is turned off
     tracking_label: str | None = None
+    project: ProjectRef | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class Applied:
     dashboard_from: str
     tracking_label: str
     tracking_from: str
+    project: ProjectRef | None = None  # the Projects board; None: no board
+    project_from: str = "the default"
 
     def lines(self) -> list[str]:
         """One line per setting: what applies and where from (the health check shows them)."""
@@ -76,7 +81,8 @@ class Applied:
         return [f"stage catalog ({len(self.catalog.stages)} stages: {stages}) from {self.catalog_from}",
                 f"stall-days {self.stall_days} from {self.stall_from}",
                 f"dashboard-label {self.dashboard_label or '(off)'} from {self.dashboard_from}",
-                f"tracking-label {self.tracking_label} from {self.tracking_from}"]
+                f"tracking-label {self.tracking_label} from {self.tracking_from}",
+                f"project {self.project.url if self.project else '(none)'} from {self.project_from}"]
 
 
 def parse_config(text: str, path: str) -> FactoryConfig:
@@ -109,6 +115,7 @@ def parse_config(text: str, path: str) -> FactoryConfig:
                          if "dashboard-label" in found else None),
         tracking_label=(_label(found["tracking-label"], loader, path, "tracking-label")
                         if "tracking-label" in found else None),
+        project=_project(found["project"], loader, path) if "project" in found else None,
     )
 
 
@@ -133,7 +140,8 @@ def parse_study_catalog(text: str, path: str) -> Catalog:
 
 
 def resolve(config: FactoryConfig | None, config_source: str, *, stall_days: int | None = None,
-            dashboard_label: str | None = None, tracking_label: str | None = None) -> Applied:
+            dashboard_label: str | None = None, tracking_label: str | None = None,
+            project: ProjectRef | None = None) -> Applied:
     """What applies: the inputs given (None: not given), else the Factory config's, else the default."""
     config = config or FactoryConfig()
 
@@ -149,8 +157,9 @@ def resolve(config: FactoryConfig | None, config_source: str, *, stall_days: int
     stall, stall_from = pick(stall_days, config.stall_days, STALL_DAYS)
     dashboard, dashboard_from = pick(dashboard_label, config.dashboard_label, DASHBOARD_LABEL)
     tracking, tracking_from = pick(tracking_label, config.tracking_label, TRACKING_LABEL)
+    board, board_from = pick(project, config.project, None)
     return Applied(catalog, catalog_from, int(stall), stall_from, str(dashboard), dashboard_from,  # type: ignore[call-overload]
-                   str(tracking), tracking_from)
+                   str(tracking), tracking_from, board, board_from)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -237,6 +246,18 @@ def _label(node: yaml.Node, loader: yaml.SafeLoader, path: str, key: str, may_be
     return str(value)
 
 
+def _project(node: yaml.Node, loader: yaml.SafeLoader, path: str) -> ProjectRef | None:
+    value = loader.construct_object(node)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}, line {_line(node)}: project must be {PROJECT_FORMAT}, not {value!r}")
+    try:
+        return parse_project(value)
+    except BoardError as exc:
+        raise ConfigError(f"{path}, line {_line(node)}: {exc}") from exc
+
+
 def label_problem(value: object) -> str:
     """Why a value cannot be the name of the label factory-sync looks issues up by ("" when it can)."""
     if not isinstance(value, str) or not value.strip():
@@ -288,9 +309,11 @@ def portfolio_inputs(value: Callable[[str], str], stages: Catalog | None = None,
                            tracking or None, export, stages, stages_path)
 
 
-def applied_settings(config_text: str | None, factory_repo: str, given: PortfolioInputs) -> Applied:
-    """What applies, once the Factory's config file was read (None: it has none)."""
+def applied_settings(config_text: str | None, factory_repo: str, given: PortfolioInputs,
+                     project: ProjectRef | None = None) -> Applied:
+    """What applies, once the Factory's config file was read (None: it has none); `project` is the
+    input's."""
     source = f"{given.config_path} in {factory_repo}"
     config = parse_config(config_text, source) if config_text is not None else None
     return resolve(config, source, stall_days=given.stall_days, dashboard_label=given.dashboard_label,
-                   tracking_label=given.tracking_label)
+                   tracking_label=given.tracking_label, project=project)

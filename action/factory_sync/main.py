@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from factory_sync.app_tokens import App, InstallationTokens
-from factory_sync.board_runs import factory_and_board, keep, report_board
+from factory_sync.board_runs import board_of_config, factory_and_board, keep, report_board
 from factory_sync.cancel import Cancelled, cancellable
 from factory_sync.engine import Engine
 from factory_sync.errors import FactorySyncError
@@ -104,7 +104,9 @@ def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) ->
     in_factory = is_factory(runner.repository, settings.factory_repo)
     budget = WriteBudget(settings.write_budget if in_factory else None)
     engine = Engine(factory, settings.policy, runner, settings.dry_run, board, budget)
-    configure(engine, settings, runner)  # the Factory config, read with the Factory's token
+    applied = configure(engine, settings, runner)  # the Factory config, read with the Factory's token
+    if board is None and applied.project is not None:
+        engine.board = board_of_config(tokens, settings, applied.project, factory)
     return engine
 
 

@@ -38,7 +38,7 @@ def configure(engine: Engine, settings: Settings, runner: Runner, day: date | No
     catalogs, stall-days and tracking label. A file with a mistake stops the run before any write."""
     given = settings.portfolio
     text = engine.factory.file(given.config_path)
-    applied = applied_settings(text, settings.factory_repo, given)
+    applied = applied_settings(text, settings.factory_repo, given, settings.project)
     runner.info(f"{given.config_path} in {settings.factory_repo}: "
                 f"{'read' if text is not None else 'none (the defaults and inputs apply)'}")
     for line in applied.lines():
