@@ -37,6 +37,10 @@ def labelled_issue(github: GitHubDouble):
     return issue
 
 
+def labelled(issue) -> dict:
+    return study_event("labeled", issue, label="stage:phenotype-development")
+
+
 def minted(github: GitHubDouble) -> list[dict]:
     return [json.loads(entry.request_body) for entry in github.log.entries()
             if entry.method == "POST" and entry.path.endswith("/access_tokens")]
@@ -46,8 +50,7 @@ def test_a_study_run_keeps_the_board_the_factory_config_names(github, mint_token
     commit_config(github, mint_token, f"project: {BOARD_URL}\n")
     issue = labelled_issue(github)
     github.log.clear()
-    run = run_step(github, tmp_path, "issues", study_event("labeled", issue, label="stage:phenotype-development"),
-                   repository=STUDY_REPO)
+    run = run_step(github, tmp_path, "issues", labelled(issue), repository=STUDY_REPO)
     assert run.code == 0, run.log
     assert f"project {BOARD_URL} from .github/factory-sync.yml in {FACTORY_REPO}" in run.log
     [row] = board_rows(github)
@@ -64,8 +67,7 @@ def test_the_input_wins_over_the_config_and_mints_one_token(github, mint_token, 
     commit_config(github, mint_token, "project: ohdsi-demo/7\n")  # no such project: never used
     issue = labelled_issue(github)
     github.log.clear()
-    run = run_step(github, tmp_path, "issues", study_event("labeled", issue, label="stage:phenotype-development"),
-                   repository=STUDY_REPO, project=PROJECT)
+    run = run_step(github, tmp_path, "issues", labelled(issue), repository=STUDY_REPO, project=PROJECT)
     assert run.code == 0, run.log
     assert f"project {BOARD_URL} from the step's input" in run.log
     [token] = minted(github)
@@ -76,8 +78,7 @@ def test_the_input_wins_over_the_config_and_mints_one_token(github, mint_token, 
 def test_a_config_project_that_is_a_users_is_refused_with_its_line(github, mint_token, tmp_path):
     commit_config(github, mint_token, "stall-days: 21\nproject: https://github.com/users/someone/projects/2\n")
     issue = labelled_issue(github)
-    run = run_step(github, tmp_path, "issues", study_event("labeled", issue, label="stage:phenotype-development"),
-                   repository=STUDY_REPO)
+    run = run_step(github, tmp_path, "issues", labelled(issue), repository=STUDY_REPO)
     assert run.code == 1
     assert ".github/factory-sync.yml in ohdsi-demo/Factory, line 2: project: someone is a user" in run.log
     assert "Traceback" not in run.log

@@ -124,6 +124,22 @@ def test_five_hundred_writes_an_hour(frozen, mint_token, issue):
     assert label(frozen, mint_token(), issue).status_code == 200, "the first minute's 80 aged out"
 
 
+def test_windows_age_without_the_clock_for_a_benchmarks_next_hour(frozen, mint_token, issue):
+    token = mint_token()
+    for _minute in range(6):
+        assert [label(frozen, token, issue).status_code for _ in range(80)] == [200] * 80
+        frozen.world.clock.advance(60)
+    assert [label(frozen, token, issue).status_code for _ in range(20)] == [200] * 20
+    before = frozen.world.clock.now()
+    with frozen.world.lock:
+        frozen.world.budgets.pass_time(3600 - 6 * 60 - 1)  # a second short of the first minute's aging out
+    assert frozen.world.clock.now() == before  # tokens and JWTs age on the clock, which did not move
+    assert_secondary_refusal(label(frozen, token, issue), retry_after=1)
+    with frozen.world.lock:
+        frozen.world.budgets.pass_time(1)
+    assert [label(frozen, token, issue).status_code for _ in range(80)] == [200] * 80
+
+
 def test_installations_and_repositories_have_budgets_of_their_own(frozen, mint_token, issue):
     world = frozen.world
     world.limits = SecondaryLimits(content_per_minute=2)

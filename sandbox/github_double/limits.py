@@ -125,6 +125,12 @@ class Budgets:
                 self._charged[(key, name)].append((now, units))
         return None
 
+    def pass_time(self, seconds: float) -> None:
+        """Every window as it will be `seconds` later, without moving the world's clock (on which tokens
+        and JWTs age): a benchmark's next scheduled run, an hour on, in a few seconds."""
+        for key, log in self._charged.items():
+            self._charged[key] = deque((at - seconds, units) for at, units in log)
+
     def used(self, key: str, name: str, window: Window, now: float) -> int:
         """Units charged to `key` in the window ending at `now`."""
         return sum(units for _, units in self._log(key, name, window, now))
