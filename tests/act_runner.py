@@ -122,6 +122,30 @@ def action_copy(dest: Path) -> Path:
     return dest
 
 
+UPLOAD_STANDIN = """name: upload-artifact stand-in
+description: Keeps what actions/upload-artifact would upload in a folder the test reads.
+inputs:
+  name: {required: true}
+  path: {required: true}
+  if-no-files-found: {required: false, default: warn}
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      env: {NAME: "${{ inputs.name }}", FROM: "${{ inputs.path }}", INTO: "%s"}
+      run: mkdir -p "$INTO/$NAME" && cp -R "$FROM"/. "$INTO/$NAME"/
+"""
+
+
+def upload_standin(dest: Path, uploads: Path) -> Path:
+    """A local action for act to use as actions/upload-artifact: it copies the `path` it is given to
+    `uploads`/<name>, where the test reads what the workflow uploaded (act has no artifact server
+    offline)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "action.yml").write_text(UPLOAD_STANDIN % uploads, encoding="utf-8")
+    return dest
+
+
 def git_workspace(path: Path, repository: str, files: dict[str, str]) -> Path:
     """A repository checkout for act: these files, one commit, `origin` on GitHub as `repository`
     (act takes github.repository from it)."""

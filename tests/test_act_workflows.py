@@ -10,7 +10,9 @@ reach act's log.
 
 from __future__ import annotations
 
+import csv
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from act_runner import (
     examples_world,
     git_workspace,
     run_act,
+    upload_standin,
 )
 from actionkit import assert_nothing_shown, stage_rows, study_event
 from github_double.demo_world import DEMO_APP_ID
@@ -44,16 +47,33 @@ def double(github_double: GitHubDouble, app_private_key: str) -> GitHubDouble:
 
 
 @pytest.fixture(scope="module")
-def action_refs(tmp_path_factory) -> dict[str, Path]:
+def upload_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("uploads")
+
+
+@pytest.fixture(scope="module")
+def action_refs(tmp_path_factory, upload_dir: Path) -> dict[str, Path]:
     """Every ref the examples and the reusable workflow run this action at, mapped to a copy of this
     checkout's action."""
     copy = action_copy(tmp_path_factory.mktemp("factory-sync"))
     refs = {"ohdsi/factory-sync@v1": copy}
+    standin = upload_standin(tmp_path_factory.mktemp("upload-artifact"), upload_dir)
     for step in yaml.safe_load(REUSABLE.read_text(encoding="utf-8"))["jobs"]["resync"]["steps"]:
-        if step.get("uses", "").startswith("ohdsi/factory-sync@"):
-            refs[step["uses"]] = copy
-    assert len(refs) == 2, refs  # the reusable workflow pins a commit, not v1
+        uses = step.get("uses", "").split(" ")[0]
+        if uses.startswith("ohdsi/factory-sync@"):
+            refs[uses] = copy
+        elif uses.startswith("actions/upload-artifact@"):
+            refs[uses] = standin
+    assert len(refs) == 3, refs  # the reusable workflow pins a commit, not v1; and the upload
     return refs
+
+
+@pytest.fixture
+def uploads(upload_dir: Path) -> Path:
+    """What the workflow uploaded as artifacts, one folder each (emptied for every test)."""
+    for folder in upload_dir.iterdir():
+        shutil.rmtree(folder)
+    return upload_dir
 
 
 @pytest.fixture
@@ -63,11 +83,13 @@ def run_example(double: GitHubDouble, tmp_path: Path, action_refs: dict[str, Pat
 
     def run(example: str, repository: str, event: str, payload: dict, **secrets: str) -> ActRun:
         text = (ROOT / "examples" / example).read_text(encoding="utf-8")
-        workspace = git_workspace(tmp_path / "workspace", repository, {f".github/workflows/{example}": text})
+        runs = len(list(tmp_path.glob("workspace*")))  # a new checkout for every run
+        workspace = git_workspace(tmp_path / f"workspace{runs}", repository,
+                                  {f".github/workflows/{example}": text})
         with double.world.lock:  # the job's GITHUB_TOKEN, with the permissions the job asks for
             token = double.world.mint_workflow_token(repository, job_permissions(yaml.safe_load(text)))
         secrets = {"GITHUB_TOKEN": token, "FACTORY_APP_PRIVATE_KEY": double.private_key, **secrets}
-        done = run_act(workspace, event, payload, api_url=double.url, scratch=tmp_path / "act",
+        done = run_act(workspace, event, payload, api_url=double.url, scratch=tmp_path / f"act{runs}",
                        secrets=secrets, variables={"FACTORY_APP_ID": str(DEMO_APP_ID)}, local=action_refs)
         assert_nothing_shown(double, act_log=done.shown, summary=done.summary)
         assert "git clone" not in done.log, "act fetched an action instead of using this checkout"
@@ -155,3 +177,29 @@ def test_the_factory_workflow_through_the_reusable_workflow(double, run_example)
     assert inner["factory-issue-number"] == str(tracking.number)
     assert f"| Study | `{STUDY_REPO}` |" in run.summary
     assert "| Stage after | Protocol Development |" in run.summary
+
+
+def test_the_factory_workflow_uploads_the_export_of_a_resync_of_every_study(double, run_example, uploads):
+    one = {"action": "factory-sync", "client_payload": {"study": STUDY_REPO}}  # the study gets tracked
+    assert run_example("factory-workflow.yml", FACTORY_REPO, "repository_dispatch", one).code == 0
+    payload = {"inputs": {"study": "", "dry-run": False}, "ref": "refs/heads/main"}
+    run = run_example("factory-workflow.yml", FACTORY_REPO, "workflow_dispatch", payload)
+    assert (run.code, run.job_results()) == (0, {"resync": "success"}), run.log[-4000:]
+    inner = run.outputs("resync")
+    assert inner["export-dir"] == "portfolio-export"
+    assert inner["dashboard-issue-number"].isdigit()
+    uploaded = uploads / "factory-portfolio"
+    assert sorted(path.name for path in uploaded.iterdir()) == [
+        "history.csv", "portfolio.json", "stages.csv", "studies.csv"]
+    with (uploaded / "studies.csv").open(encoding="utf-8", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["study"] == STUDY_REPO
+    assert inner["stalled"] == ("1" if row["stalled"] == "TRUE" else "0")
+
+
+def test_a_resync_of_one_study_uploads_nothing(double, run_example, uploads):
+    payload = {"action": "factory-sync", "client_payload": {"study": STUDY_REPO}}
+    run = run_example("factory-workflow.yml", FACTORY_REPO, "repository_dispatch", payload)
+    assert (run.code, run.job_results()) == (0, {"resync": "success"}), run.log[-4000:]
+    assert run.outputs("resync")["export-dir"] == ""
+    assert list(uploads.iterdir()) == []
