@@ -1,0 +1,67 @@
+"""A study with a catalog of its own (`.github/factory-stages.yml` in its repository): its own run and
+the Factory's resync both read it through the API, so they apply the same stages and never rewrite
+each other's tracking issue. Over HTTP against the double, as a study lead would set it up."""
+
+from __future__ import annotations
+
+import base64
+
+import requests
+
+from github_double.demo_world import DEMO_OWNER, STUDY_REPO
+from github_double.server import GitHubDouble
+from stepkit import run_step
+
+FACTORY = f"{DEMO_OWNER}/Factory"
+CATALOG = """\
+stages:
+  - label: "stage:design"
+    name: Design
+  - label: "stage:run"
+    name: Run
+"""
+QUIET = {"dashboard_label": "false"}  # only the tracking issue is counted
+
+
+def commit_catalog(github: GitHubDouble, mint_token) -> None:
+    """The study lead commits the study's own catalog, through the contents API."""
+    token = mint_token(repositories=[STUDY_REPO.split("/")[1]], permissions={"contents": "write"})
+    answer = requests.put(f"{github.url}/repos/{STUDY_REPO}/contents/.github/factory-stages.yml",
+                          headers={"Authorization": f"token {token}"}, timeout=10,
+                          json={"message": "The study's stages",
+                                "content": base64.b64encode(CATALOG.encode()).decode()})
+    assert answer.status_code == 201, answer.text
+
+
+def tracking_writes(github: GitHubDouble) -> list[str]:
+    return [f"{e.method} {e.path}" for e in github.log.entries()
+            if e.method in ("POST", "PATCH") and e.path.startswith(f"/repos/{FACTORY}/issues")]
+
+
+def test_a_study_run_and_the_resync_apply_the_same_own_catalog_one_write_in_all(github, mint_token, tmp_path):
+    commit_catalog(github, mint_token)
+    world = github.world
+    with world.lock:
+        study = world.repo(STUDY_REPO)
+        for issue in list(study.issues.values()):  # the demo study's OHDSI stage labels, gone
+            for label in [name for name in issue.labels if name.startswith("stage:")]:
+                world.remove_label(study, issue, label, "demo-lead")
+        design = world.create_issue(study, "Study design", "", "demo-lead")
+        world.add_label(study, design, "stage:design", "demo-lead")
+    github.log.clear()
+
+    runs = [run_step(github, tmp_path / "study1", "workflow_dispatch", {"inputs": {}}, repository=STUDY_REPO,
+                     **QUIET),
+            run_step(github, tmp_path / "resync1", "workflow_dispatch", {"inputs": {}}, repository=FACTORY,
+                     **QUIET),
+            run_step(github, tmp_path / "study2", "workflow_dispatch", {"inputs": {}}, repository=STUDY_REPO,
+                     **QUIET),
+            run_step(github, tmp_path / "resync2", "workflow_dispatch", {"inputs": {}}, repository=FACTORY,
+                     **QUIET)]
+
+    assert [run.code for run in runs] == [0, 0, 0, 0], [run.log for run in runs if run.code]
+    assert tracking_writes(github) == [f"POST /repos/{FACTORY}/issues"]  # the create; then nothing
+    assert [run.outputs["changed"] for run in runs] == ["true", "false", "false", "false"]
+    [tracking] = [i for i in world.repo(FACTORY).issues.values() if "study-tracking" in i.labels]
+    assert "## Current stage: Design" in tracking.body
+    assert "Phenotype Development" not in tracking.body  # the OHDSI catalog never applied
