@@ -194,6 +194,19 @@ def test_json_blocks_parse():
     assert parsed("json")
 
 
+def test_mermaid_charts_parse_with_the_mermaid_package():
+    """As github.com draws them: a chart the mermaid package cannot parse shows as an error box."""
+    charts = [b for page in BLOCKS.values() for b in page if b.language == "mermaid"]
+    assert charts
+    mermaid = ROOT / "tests" / "mermaid"
+    done = subprocess.run(["node", str(mermaid / "check.mjs")], input=json.dumps([b.text for b in charts]),
+                          text=True, capture_output=True, timeout=120, check=True, cwd=mermaid)
+    results = json.loads(done.stdout)
+    failed = [f"{block}: {result['error']}" for block, result in zip(charts, results, strict=True)
+              if not result["ok"]]
+    assert failed == []
+
+
 def test_yaml_blocks_parse_and_whole_workflows_match_github_s_schema(tmp_path):
     workflows = []
     for block, document in parsed("yaml"):
