@@ -4,12 +4,9 @@ only), minted once the config is read and revoked at the end."""
 
 from __future__ import annotations
 
-import base64
 import json
 
-import requests
-
-from actionkit import study_event
+from actionkit import commit_config, study_event
 from board_kit import PROJECT, board_rows
 from github_double.demo_world import DEMO_OWNER, STUDY_REPO
 from github_double.server import GitHubDouble
@@ -17,15 +14,6 @@ from stepkit import run_step
 
 FACTORY_REPO = f"{DEMO_OWNER}/Factory"
 BOARD_URL = f"https://github.com/orgs/{PROJECT.split('/')[0]}/projects/{PROJECT.split('/')[1]}"
-
-
-def commit_config(github: GitHubDouble, mint_token, text: str) -> None:
-    token = mint_token(repositories=[FACTORY_REPO], permissions={"contents": "write"})
-    answer = requests.put(f"{github.url}/repos/{FACTORY_REPO}/contents/.github/factory-sync.yml",
-                          headers={"Authorization": f"token {token}"}, timeout=10,
-                          json={"message": "The Factory's settings",
-                                "content": base64.b64encode(text.encode()).decode()})
-    assert answer.status_code == 201, answer.text
 
 
 def labelled_issue(github: GitHubDouble):

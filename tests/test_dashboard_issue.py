@@ -5,15 +5,12 @@ to the tracking issues."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import json
 import re
 from datetime import UTC, datetime, timedelta
 
-import requests
-
-from actionkit import tracking_issues, writes
+from actionkit import commit_config, tracking_issues, writes
 from factory_sync.dashboard import DASHBOARD_LABEL, DASHBOARD_TITLE
 from factory_sync.github_limits import BODY_LIMIT
 from factory_sync.tracking_block import body_size
@@ -47,16 +44,6 @@ def labelled_ago(github: GitHubDouble, name: str, days: int) -> str:
                            created_at=datetime.now(UTC).replace(microsecond=0) - timedelta(days=days))
         world.installations[next(iter(world.installations))].repositories.append(full_name)
     return full_name
-
-
-def commit_config(github: GitHubDouble, mint_token, text: str) -> None:
-    """The Factory's admin commits its config file, through the contents API."""
-    token = mint_token(repositories=[FACTORY_REPO], permissions={"contents": "write"})
-    answer = requests.put(f"{github.url}/repos/{FACTORY_REPO}/contents/.github/factory-sync.yml",
-                          headers={"Authorization": f"token {token}"}, timeout=10,
-                          json={"message": "The Factory's settings",
-                                "content": base64.b64encode(text.encode()).decode()})
-    assert answer.status_code == 201, answer.text
 
 
 def test_a_study_crossing_the_threshold_is_written_once_then_not_again(github, act, monkeypatch):  # noqa: F811 (the act fixture)

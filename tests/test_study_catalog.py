@@ -4,10 +4,7 @@ each other's tracking issue. Over HTTP against the double, as a study lead would
 
 from __future__ import annotations
 
-import base64
-
-import requests
-
+from actionkit import commit_file
 from github_double.demo_world import DEMO_OWNER, STUDY_REPO
 from github_double.server import GitHubDouble
 from stepkit import run_step
@@ -23,23 +20,13 @@ stages:
 QUIET = {"dashboard_label": "false"}  # only the tracking issue is counted
 
 
-def commit_catalog(github: GitHubDouble, mint_token) -> None:
-    """The study lead commits the study's own catalog, through the contents API."""
-    token = mint_token(repositories=[STUDY_REPO.split("/")[1]], permissions={"contents": "write"})
-    answer = requests.put(f"{github.url}/repos/{STUDY_REPO}/contents/.github/factory-stages.yml",
-                          headers={"Authorization": f"token {token}"}, timeout=10,
-                          json={"message": "The study's stages",
-                                "content": base64.b64encode(CATALOG.encode()).decode()})
-    assert answer.status_code == 201, answer.text
-
-
 def tracking_writes(github: GitHubDouble) -> list[str]:
     return [f"{e.method} {e.path}" for e in github.log.entries()
             if e.method in ("POST", "PATCH") and e.path.startswith(f"/repos/{FACTORY}/issues")]
 
 
 def test_a_study_run_and_the_resync_apply_the_same_own_catalog_one_write_in_all(github, mint_token, tmp_path):
-    commit_catalog(github, mint_token)
+    commit_file(github, mint_token, STUDY_REPO, ".github/factory-stages.yml", CATALOG)  # by its lead
     world = github.world
     with world.lock:
         study = world.repo(STUDY_REPO)
