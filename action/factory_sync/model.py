@@ -61,6 +61,7 @@ class Study:
     url: str  # the repository's html url
     issues: tuple[StudyIssue, ...]  # every issue carrying a stage label, by number
     catalog: str | None = None  # the text of its own STUDY_CATALOG_PATH file; None when it has none
+    stage_labels: tuple[str, ...] = ()  # the names of the repository's stage labels, read with its issues
 
 
 @dataclass(frozen=True)

@@ -110,5 +110,6 @@ def study_from_graphql(repository: dict, issue_nodes_by_label: dict[str, list[di
         ), node.get("authorAssociation"), trust_authors)
         if issue is not None:
             issues.append(issue)
+    labels = tuple(sorted(label for label in issue_nodes_by_label if is_stage_label(label)))
     return Study(get(repository, "nameWithOwner", "repository"), get(repository, "url", "repository"),
-                 tuple(issues), repository.get("catalog"))
+                 tuple(issues), repository.get("catalog"), labels)
