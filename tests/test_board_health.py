@@ -3,6 +3,7 @@ fields usable; each problem a failed check that says what to fix. Over HTTP agai
 
 from __future__ import annotations
 
+from actionkit import commit_config
 from board_kit import PROJECT, mutations, project_of
 from github_double import projects as boards
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, FACTORY_REPO
@@ -67,3 +68,11 @@ def test_a_project_that_is_not_there(github, tmp_path):
 def test_without_a_project_there_is_no_board_check(github, tmp_path):
     run = run_step(github, tmp_path, "workflow_dispatch", {}, repository=FACTORY_REPO, mode="check")
     assert "| Project board |" not in run.summary
+
+
+def test_a_board_named_in_the_factory_config_is_checked_too(github, mint_token, tmp_path):
+    commit_config(github, mint_token, f"project: {PROJECT}\n")
+    run = health(github, tmp_path, project="")
+    assert run.code == 0, run.log
+    assert "'Factory portfolio'" in row_of(run, "Project board")
+    assert f"from .github/factory-sync.yml in {FACTORY_REPO}" in run.summary

@@ -12,7 +12,7 @@ or by hand after changing the App or adding a study.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from factory_sync.app_tokens import App, InstallationTokens, describe_permissions
@@ -154,8 +154,10 @@ def check_health(settings: Settings, runner: Runner, app: App, reader: Client, s
         checks.run("Factory access", lambda: factory_access(settings, runner, app, found, study_repo),
                    needs=["Permissions"])
         checks.run("Settings", lambda: settings_applied(settings, found), needs=["Factory access"])
-        if settings.project is not None:
-            checks.run("Project board", lambda: board_access(settings, runner, app, found.installation),
+        project = found.applied.project if found.applied is not None else settings.project
+        if project is not None:  # the input's, or the Factory config's
+            board_settings = replace(settings, project=project)
+            checks.run("Project board", lambda: board_access(board_settings, runner, app, found.installation),
                        needs=["Installation"])
         if study_repo is None:
             checks.skip("Study access", "run in the Factory: no study to read")
