@@ -102,14 +102,14 @@ def test_the_factory_holds_one_old_tracking_issue_per_study_to_adopt(app_private
     [installation] = world.installations.values()
     assert (installation.account, installation.repository_selection, installation.permissions) == (
         OWNER, "all", PERMISSIONS)
-    assert len(world.installation_repos(installation)) == N + 1
+    assert len(world.installation_repos(installation)) == N + 2  # the Factory, the studies, one untracked
 
 
 def test_a_thousand_studies_are_built_in_seconds(app_private_key):
     started = time.perf_counter()
     world, _ = build_portfolio_world(1000, private_key=app_private_key)
     assert time.perf_counter() - started < 10
-    assert len(world.repositories) == 1001
+    assert len(world.repositories) == 1002  # the Factory, the studies and one untracked
 
 
 # -- the contents endpoint --------------------------------------------------------------------------

@@ -1,22 +1,30 @@
 """A portfolio world for benchmarks: an `ohdsi-bench` organisation with a Factory and N studies.
 
-Seeded: the same (n, seed) always builds the same world. Each study has gone through some of the
-six default stages, with one to three issues per stage reached, labelled and closed at increasing
-backdated times, a few of them reopened, plus issues, pull requests and labels that are not about
-stages; about 3% of the studies also use a `stage:` label outside the catalog.
+Seeded: the same (n, seed) on the same day of the world's clock always builds the same world. Each
+study has gone through some of the six default stages, with one to three issues per stage reached,
+labelled and closed at increasing backdated times, a few of them reopened, plus issues, pull requests
+and labels that are not about stages; about 3% of the studies also use a `stage:` label outside the
+catalog. Each study's history is then moved by whole days so that its latest stage activity was 1
+to 14 days before the world's today (its other issues no later): whatever the day the world is
+built, some studies are on track in their stage and the others stalled (21 days or more in it).
+
+Besides the n studies, `Study<n+1>` has just begun (an open base-camp issue, 10 days old) and no
+tracking issue: a resync with `discover: true` and `create-missing: false` shows it untracked; the
+other resyncs do not read it.
 
 The Factory holds one tracking issue per study as the old Factory workflow wrote it (a
 `**Repository:**` line, a status line, the study lead), so a first resync adopts every one of them;
-Factory issue #i tracks study i. It also holds `factory-config.yml`, which that workflow read for
-every study. The App is installed on the whole organisation, which has a project "Factory
-portfolio" (number 1) with only GitHub's default fields, no items yet.
+Factory issue #i tracks study i, opened when the study began (one after another over 900 days from
+2021, Study0001 first, before its history was moved). It also holds `factory-config.yml`, which that
+workflow read for every study. The App is installed on the whole organisation, which has a project
+"Factory portfolio" (number 1) with only GitHub's default fields, no items yet.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from github_double.demo_world import PORTFOLIO_PROJECT, STAGE_LABELS, generate_private_key, public_key_of
 from github_double.projects import add_project
@@ -44,6 +52,8 @@ OTHER_LABELS = [("bug", "d73a4a"), ("documentation", "0075ca"), ("question", "d8
 LEADS = ["amara-lead", "bo-chen", "carla-r", "dev-patel", "eun-ji", "farid-h", "greta-n", "hiro-t"]
 HISTORY_START = utc(2021, 1, 4, 9)
 HISTORY_MINUTES = 900 * 24 * 60  # the studies began one after another over 900 days, Study0001 first
+RECENT_DAYS = 14  # a study's latest stage activity was 1 to this many days before the world's today
+UNTRACKED_AGE_DAYS = 10  # the untracked study's base-camp issue was opened this many days ago
 
 CONFIG = "# Read by the Factory updater workflow for every study.\ntracking_label: study-tracking\nstages:\n"
 CONFIG += "".join(f'  - label: "{label}"\n    name: {name}\n'
@@ -85,6 +95,8 @@ def build_portfolio_world(n: int, seed: int = 1, private_key: str | None = None,
     world.ensure_label(factory, TRACKING_LABEL, "5319e7", "Tracks one study's progress through the stages")
     factory.files[CONFIG_PATH] = CONFIG.encode()
     unknown = set(rng.sample(range(1, n + 1), max(1, round(n * UNKNOWN_SHARE)))) if n else set()
+    today = world.clock.now().date()
+    recent = random.Random(f"recent-{seed}")  # noqa: S311 - its own, so that the histories stay as they were
     for number in range(1, n + 1):
         study, lead = study_repo(number), rng.choice(LEADS)
         began = HISTORY_START + timedelta(minutes=HISTORY_MINUTES * (number - 1) // n)
@@ -93,16 +105,53 @@ def build_portfolio_world(n: int, seed: int = 1, private_key: str | None = None,
         for name, color in OTHER_LABELS:
             world.ensure_label(repo, name, color)
         reached = rng.choices(range(len(REACHED_WEIGHTS)), weights=REACHED_WEIGHTS)[0]
-        specs = _stage_issues(rng, reached, began, lead) + _other_issues(rng, began, lead, number in unknown)
-        for spec in sorted(specs, key=lambda s: s.created_at):
+        stage_issues = _stage_issues(rng, reached, began, lead)
+        others = _other_issues(rng, began, lead, number in unknown)
+        _move_to(stage_issues, others, today - timedelta(days=recent.randint(1, RECENT_DAYS)))
+        for spec in sorted(stage_issues + others, key=lambda s: s.created_at):
             _import(world, repo, spec)
         status = STAGE_NAMES[reached - 1] if reached else NOT_STARTED
         labels = [TRACKING_LABEL, *([STAGE_LABELS[reached - 1][0]] if reached else [])]
         world.import_issue(factory, repo.name, old_tracking_body(study, status, lead), WORKFLOW_ACTOR,
                            created_at=began, labels=labels, number=number)
+    if n:
+        _untracked_study(world, study_repo(n + 1), LEADS[n % len(LEADS)], today)
     world.add_installation(APP_ID, OWNER, None, PERMISSIONS, installation_id=INSTALLATION_ID)
     add_project(world, OWNER, PORTFOLIO_PROJECT, number=1, creator=LEADS[0])
     return world, pem
+
+
+def _move_to(stage_issues: list[_IssueSpec], others: list[_IssueSpec], day: date) -> None:
+    """Move every issue and event by whole days, so that the latest moment of the stage issues (of all
+    of them, when there are none) falls on `day`; other issues that would then come later go back
+    further, to that day."""
+    latest = _latest(stage_issues or others)
+    if latest is None:
+        return
+    shift = timedelta(days=(day - latest.date()).days)
+    for spec in stage_issues + others:
+        _shift(spec, shift)
+    for spec in others:
+        if (late := (_latest([spec]).date() - day).days) > 0:
+            _shift(spec, timedelta(days=-late))
+
+
+def _latest(specs: list[_IssueSpec]) -> datetime | None:
+    return max([spec.created_at for spec in specs] + [moment for spec in specs for _, moment in spec.events],
+               default=None)
+
+
+def _shift(spec: _IssueSpec, by: timedelta) -> None:
+    spec.created_at += by
+    spec.events = [(kind, moment + by) for kind, moment in spec.events]
+
+
+def _untracked_study(world: World, study: str, lead: str, today: date) -> None:
+    """A study that has just begun and that no Factory issue tracks yet."""
+    repo = world.add_repo(study)
+    _stage_labels(world, repo)
+    opened = datetime.combine(today - timedelta(days=UNTRACKED_AGE_DAYS), time(9), tzinfo=UTC)
+    _import(world, repo, _IssueSpec(f"{STAGE_NAMES[0]}: task 1", lead, opened, [STAGE_LABELS[0][0]]))
 
 
 def _stage_labels(world: World, repo: Repository) -> None:
