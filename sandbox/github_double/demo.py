@@ -4,6 +4,8 @@ A study lead labels an issue in ohdsi-demo/DemoStudy; the action step runs exact
 runs it (a child process, INPUT_* and GITHUB_* variables, an event file); the Factory's tracking
 issue is printed before and after, and the Factory's board (the organisation's project "Factory
 portfolio", input `project`) after. The same event is then replayed to show that nothing is written.
+Last, the Factory's own run (a workflow_dispatch there) resyncs every study, and the portfolio
+dashboard issue it keeps is printed.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from github_double.demo_world import (
 from github_double.server import GitHubDouble
 from github_double.world import World
 
+DASHBOARD_LABEL = "portfolio-dashboard"  # the action's default dashboard-label
 PACKAGE_ROOT = Path(__file__).resolve().parents[2] / "action"  # the folder that holds factory_sync/
 
 # What an earlier Factory workflow wrote, with notes people added since: the sync adopts it.
@@ -57,7 +60,10 @@ def main(args: argparse.Namespace) -> int:
         show_tracking_issues(world, "AFTER")
         show_board(world)
         second = run_action(double, key, event, Path(tmp), "the same event again")
-        return first or second
+        everything = run_action(double, key, {"inputs": {}}, Path(tmp),
+                                "a resync of every study, in the Factory", repository=FACTORY_REPO)
+        show_dashboard(world)
+        return first or second or everything
 
 
 def label_an_issue(double: GitHubDouble, title: str, label: str) -> dict:
@@ -81,8 +87,10 @@ def label_an_issue(double: GitHubDouble, title: str, label: str) -> dict:
     }
 
 
-def run_action(double: GitHubDouble, key: str, event: dict, tmp: Path, title: str) -> int:
-    """`python -m factory_sync action` in a child process, with the environment the runner gives it."""
+def run_action(double: GitHubDouble, key: str, event: dict, tmp: Path, title: str,
+               repository: str = STUDY_REPO) -> int:
+    """`python -m factory_sync action` in a child process, with the environment the runner gives it:
+    on the study's `issues` event, or on a workflow_dispatch in the Factory (`repository`)."""
     event_path, output, summary = tmp / "event.json", tmp / "output", tmp / "summary.md"
     event_path.write_text(json.dumps(event), encoding="utf-8")
     output.write_text("")
@@ -93,16 +101,16 @@ def run_action(double: GitHubDouble, key: str, event: dict, tmp: Path, title: st
         "INPUT_APP_ID": str(DEMO_APP_ID),
         "INPUT_PRIVATE_KEY": key,
         "INPUT_FACTORY_REPO": FACTORY_REPO,
-        # The study workflow's job permissions: its issues, and its own stage catalog file.
-        "INPUT_TOKEN": double.world.mint_workflow_token(STUDY_REPO, {"issues": "read", "contents": "read"}),
+        # The workflow's job permissions: its issues, and its own stage catalog file.
+        "INPUT_TOKEN": double.world.mint_workflow_token(repository, {"issues": "read", "contents": "read"}),
         "INPUT_GITHUB_API_URL": double.url,
         "INPUT_CREATE_MISSING": "true",
         "INPUT_DRY_RUN": "false",
         "INPUT_PROJECT": f"{DEMO_OWNER}/1",
         "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "issues",
+        "GITHUB_EVENT_NAME": "issues" if repository == STUDY_REPO else "workflow_dispatch",
         "GITHUB_EVENT_PATH": str(event_path),
-        "GITHUB_REPOSITORY": STUDY_REPO,
+        "GITHUB_REPOSITORY": repository,
         "GITHUB_API_URL": double.url,
         "GITHUB_SERVER_URL": double.url,
         "GITHUB_RUN_ID": "1001",
@@ -153,6 +161,20 @@ def show_tracking_issues(world: World, when: str) -> None:
         issues = [i for i in factory.issues.values() if not i.is_pull_request]
     print(f"---- {FACTORY_REPO} tracking issues, {when} " + "-" * 40)
     for issue in issues:
+        print(f"#{issue.number} {issue.title}  [labels: {', '.join(issue.labels)}]\n")
+        print(issue.body or "")
+    print("-" * 80 + "\n")
+
+
+def show_dashboard(world: World) -> None:
+    """The portfolio dashboard issue as the resync left it: its number, title, labels and body."""
+    with world.lock:
+        issues = world.repo(FACTORY_REPO).issues.values()
+        issue = next((i for i in issues if DASHBOARD_LABEL in i.labels and i.state == "open"), None)
+    print(f"---- {FACTORY_REPO} portfolio dashboard, AFTER the resync " + "-" * 18)
+    if issue is None:
+        print("(no dashboard issue)")
+    else:
         print(f"#{issue.number} {issue.title}  [labels: {', '.join(issue.labels)}]\n")
         print(issue.body or "")
     print("-" * 80 + "\n")
