@@ -15,7 +15,7 @@ factory-sync run failed.
 With --board it measures the Factory's project board instead: a first resync that makes it, then the
 no-change resync with the board and without it, side by side (requests and mutation documents).
 
-Usage: PYTHONPATH=action python scripts/bench.py [--sizes 10,100,1000] [--latency 0.05] [--seed 1]
+Usage: PYTHONPATH=action:sandbox python scripts/bench.py [--sizes 10,100,1000] [--latency 0.05] [--seed 1]
        [--limits off|github] [--board]
 """
 
