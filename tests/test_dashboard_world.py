@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from factory_sync.tracking_block import FINISHED, NOT_STARTED
 from github_double.limits import SecondaryLimits
 from github_double.portfolio_world import FACTORY_REPO, STAGE_NAMES, build_portfolio_world, study_repo
@@ -92,9 +90,9 @@ def test_the_page_carries_the_body_as_data_and_loads_nothing_from_the_network():
     assert "http://" not in page and "https://" not in page
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None or not (render.NODE_MODULES / "mermaid").is_dir(),
-                    reason="needs chromium and `npm ci` in tests/mermaid")
 def test_the_script_draws_the_dashboard_to_a_png(tmp_path):
+    assert shutil.which("chromium"), "the picture needs Chromium: apt-get install chromium (.ci/run does)"
+    assert (render.NODE_MODULES / "mermaid").is_dir(), "run `npm ci` in tests/mermaid (.ci/run does)"
     out = tmp_path / "dashboard.png"
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "render_dashboard.py"), "--out", str(out),
                            "--studies", "6", "--seed", "2", "--width", "900"],
