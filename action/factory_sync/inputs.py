@@ -92,6 +92,8 @@ def read_settings(runner: Runner) -> Settings:
             if not value:
                 raise FactorySyncError(f"Input `{name}` came through empty: {EMPTY_BECAUSE}. It is needed "
                                        "unless `mode` is `dispatch`.")
+    stages = runner.input("stages")
+    catalog = catalog_from(stages)
     settings = Settings(
         app_id=parse_app_id(app_id) if app_id else None,
         private_key=private_key or None,
@@ -99,7 +101,7 @@ def read_settings(runner: Runner) -> Settings:
         installation_id=positive_int(runner.input("installation-id"), "installation-id"),
         factory_issue=positive_int(runner.input("factory-issue"), "factory-issue"),
         token=token,
-        catalog=catalog_from(runner.input("stages")),
+        catalog=catalog,
         api_url=api_url(runner.input("github-api-url") or runner.api_url),
         create_missing=runner.bool_input("create-missing", default=True),
         dry_run=runner.bool_input("dry-run", default=False),
@@ -109,36 +111,46 @@ def read_settings(runner: Runner) -> Settings:
         discover=runner.bool_input("discover", default=False),
         trust_authors=runner.bool_input("trust-authors", default=False),
         dispatch_event_type=event_type(runner.input("dispatch-event-type") or DISPATCH_EVENT_TYPE),
-        write_interval=bounded(runner.input("write-interval"), "write-interval", WRITE_INTERVAL, 0.0,
-                               WRITE_INTERVAL_LIMIT),
-        write_budget=int(bounded(runner.input("write-budget"), "write-budget", WRITE_BUDGET, 1,
-                                 WRITE_BUDGET_LIMIT, whole=True, unit="writes")),
-        http_timeout=int(bounded(runner.input("http-timeout"), "http-timeout", TIMEOUT_SECONDS,
-                                 *HTTP_TIMEOUT_LIMITS, whole=True)),
-        rate_limit_wait=bounded(runner.input("rate-limit-wait"), "rate-limit-wait", SECONDARY_RATE_WAIT,
-                                0.0, RATE_LIMIT_WAIT_LIMIT),
-        longest_wait=bounded(runner.input("longest-wait"), "longest-wait", LONGEST_WAIT, 1.0,
-                             LONGEST_WAIT_LIMIT),
-        retry_backoff=bounded(runner.input("retry-backoff"), "retry-backoff", RETRY_BACKOFF, 0.0,
-                              RETRY_BACKOFF_LIMIT),
         project=parse_project(runner.input("project")),
         board_fields=board_fields(runner),
-        portfolio=portfolio_inputs(runner.input, catalog_from(runner.input("stages"))
-                                   if runner.input("stages") else None, runner.input("stages")),
+        portfolio=portfolio_inputs(runner.input, catalog if stages else None, stages),
+        **pacing(runner),
     )
     if private_key:
         check_private_key(private_key)
+    check_token(token, mode, settings.factory_repo)
+    return settings
+
+
+def pacing(runner: Runner) -> dict[str, float]:
+    """The waits and the write budget, each within its bounds."""
+    value = runner.input
+    return {
+        "write_interval": bounded(value("write-interval"), "write-interval", WRITE_INTERVAL, 0.0,
+                                  WRITE_INTERVAL_LIMIT),
+        "write_budget": int(bounded(value("write-budget"), "write-budget", WRITE_BUDGET, 1,
+                                    WRITE_BUDGET_LIMIT, whole=True, unit="writes")),
+        "http_timeout": int(bounded(value("http-timeout"), "http-timeout", TIMEOUT_SECONDS,
+                                    *HTTP_TIMEOUT_LIMITS, whole=True)),
+        "rate_limit_wait": bounded(value("rate-limit-wait"), "rate-limit-wait", SECONDARY_RATE_WAIT, 0.0,
+                                   RATE_LIMIT_WAIT_LIMIT),
+        "longest_wait": bounded(value("longest-wait"), "longest-wait", LONGEST_WAIT, 1.0, LONGEST_WAIT_LIMIT),
+        "retry_backoff": bounded(value("retry-backoff"), "retry-backoff", RETRY_BACKOFF, 0.0,
+                                 RETRY_BACKOFF_LIMIT),
+    }
+
+
+def check_token(token: str, mode: str, factory_repo: str) -> None:
     if not token and mode == "dispatch":
         raise FactorySyncError(
             "Input `token` is empty: in mode `dispatch` it sends the repository_dispatch, so give a token "
-            f"with Contents: Read and write on {settings.factory_repo} from a secret."
+            f"with Contents: Read and write on {factory_repo} from a secret."
         )
     if not token:
         raise FactorySyncError(
             "Input `token` is empty: leave it out to use the workflow's own token (`${{ github.token }}`), "
             "which needs `issues: read` in the job's `permissions:`."
         )
-    return settings
 
 
 def api_url(value: str) -> str:

@@ -89,13 +89,17 @@ def resync(settings: Settings, trigger: Trigger, runner: Runner, tokens: Install
         code = report_portfolio(runner, results, title, settings.dry_run, warnings, notes)
         after_resync(engine, settings, results, read, runner)  # stalled studies, dashboard, export
         return max(code, report_board(runner, engine.board))
-    if results[0].status is Status.FAILED:
-        set_counts(runner, results)
+    return _report_one(runner, engine, results[0], settings.dry_run)
+
+
+def _report_one(runner: Runner, engine: Engine, result: StudyResult, dry_run: bool) -> int:
+    """The report of a run for one study: its failure is the run's."""
+    set_counts(runner, [result])
+    if result.status is Status.FAILED:
         runner.set_output("changed", "false")
-        raise FactorySyncError(results[0].reason)
-    report_study(runner, results[0], settings.dry_run)
-    set_counts(runner, results)
-    report_stalled(runner, engine, results, every=False)
+        raise FactorySyncError(result.reason)
+    report_study(runner, result, dry_run)
+    report_stalled(runner, engine, [result], every=False)
     return report_board(runner, engine.board)
 
 
