@@ -69,6 +69,21 @@ def client(github: GitHubDouble) -> Callable[[str], Github]:
 
 
 @pytest.fixture
+def gql(mint_token, client):
+    """`gql(query, variables, token=None)` -> the whole JSON answer, errors included (GitHub answers
+    200 to all)."""
+
+    def post(query: str, variables: dict | None = None, token: str | None = None) -> dict:
+        requester = client(token or mint_token()).requester
+        status, _, output = requester.requestJson("POST", requester.graphql_url,
+                                                  input={"query": query, "variables": variables or {}})
+        assert status == 200, output
+        return json.loads(output)
+
+    return post
+
+
+@pytest.fixture
 def app_jwt(github: GitHubDouble) -> Callable[..., str]:
     """Sign App JWTs with the demo key on the double's clock: `app_jwt(exp=..., key=...)` overrides
     claims (iat, exp, iss) or the signing key."""

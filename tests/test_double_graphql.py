@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from github import UnknownObjectException
 
@@ -12,28 +10,9 @@ from factory_sync.study_query import EVENTS, ISSUES, LABELS, STUDIES_PER_QUERY, 
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, STAGE_LABELS, STUDY_REPO
 from github_double.graphql_api import rate_key
 from github_double.world import TimelineEvent, utc
+from graphql_kit import data_of
 
 ISSUE_FIELDS = "number title url state stateReason createdAt closedAt author { login } body"
-
-
-@pytest.fixture
-def gql(mint_token, client):
-    """`gql(query, variables, token=None)` -> the JSON body, errors included (GitHub answers 200 to all)."""
-
-    def post(query: str, variables: dict | None = None, token: str | None = None) -> dict:
-        requester = client(token or mint_token()).requester
-        status, _, output = requester.requestJson("POST", requester.graphql_url,
-                                                  input={"query": query, "variables": variables or {}})
-        assert status == 200, output
-        return json.loads(output)
-
-    return post
-
-
-def data_of(gql, query: str, variables: dict | None = None, token: str | None = None) -> dict:
-    body = gql(query, variables, token)
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def repo_query(selection: str) -> str:

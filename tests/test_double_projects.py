@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 import requests
 
 from github_double import projects as boards
@@ -19,6 +18,7 @@ from github_double.demo_world import (
 from github_double.portfolio_world import build_portfolio_world
 from github_double.state_file import load_state
 from github_double.world import utc
+from graphql_kit import data_of
 
 FORBIDDEN = {"type": "FORBIDDEN", "message": "Resource not accessible by integration"}
 PROJECT_ID = re.compile(r"^PVT_kwDO[A-Za-z0-9_-]+$")
@@ -40,26 +40,6 @@ ITEMS = f"""items(first: $first, after: $after) {{ totalCount pageInfo {{ hasNex
 BOARD_QUERY = f"""query($login: String!, $number: Int!, $first: Int = 100, $after: String) {{
   organization(login: $login) {{ projectV2(number: $number) {{ id number title url
     {FIELDS} {ITEMS} }} }} }}"""
-
-
-@pytest.fixture
-def gql(mint_token, client):
-    """`gql(query, variables, token=None)` -> the whole JSON answer, errors included."""
-
-    def post(query: str, variables: dict | None = None, token: str | None = None) -> dict:
-        requester = client(token or mint_token()).requester
-        status, _, output = requester.requestJson("POST", requester.graphql_url,
-                                                  input={"query": query, "variables": variables or {}})
-        assert status == 200, output
-        return json.loads(output)
-
-    return post
-
-
-def data_of(gql, query: str, variables: dict | None = None, token: str | None = None) -> dict:
-    body = gql(query, variables, token)
-    assert "errors" not in body, body
-    return body["data"]
 
 
 def board(gql, number: int = 1, token: str | None = None, **variables) -> dict:
