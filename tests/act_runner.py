@@ -17,14 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from github_double.demo_world import (
-    DEMO_APP_ID,
-    DEMO_INSTALLATION_ID,
-    DEMO_PERMISSIONS,
-    STAGE_LABELS,
-    TRACKING_LABEL,
-    public_key_of,
-)
+from github_double.demo_world import factory_and_study
 from github_double.world import World, utc
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,17 +34,8 @@ def examples_world(private_key: str) -> World:
     the Factory (stage labels and the tracking label, no tracking issue yet) and one study with a
     closed base-camp issue and an open protocol-development issue."""
     world = World()
-    world.users.update({OWNER: "Organization", "demo-lead": "User", "demo-analyst": "User"})
-    world.add_app(DEMO_APP_ID, public_key_of(private_key), owner=OWNER)
-    for full_name in (FACTORY_REPO, STUDY_REPO):
-        repo = world.add_repo(full_name, private=True)
-        for name, color, description in STAGE_LABELS:
-            world.ensure_label(repo, name, color, description)
-    factory, study = world.repo(FACTORY_REPO), world.repo(STUDY_REPO)
-    world.ensure_label(factory, TRACKING_LABEL, "5319e7", "Tracks one study's progress through the stages")
+    _, study = factory_and_study(world, OWNER, FACTORY_REPO, STUDY_REPO, private_key)
     world.ensure_label(study, "question", "d876e3", "Not a stage")
-    world.add_installation(DEMO_APP_ID, OWNER, [FACTORY_REPO, STUDY_REPO], DEMO_PERMISSIONS,
-                           installation_id=DEMO_INSTALLATION_ID)
     world.import_issue(study, "Draft the study protocol", "Write the first full draft.", "demo-lead",
                        created_at=utc(2025, 3, 3, 9), labels=["stage:base-camp"],
                        closed_at=utc(2025, 3, 21, 16))

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from github_double.projects import add_project
-from github_double.world import Clock, World, utc
+from github_double.world import Clock, Repository, World, utc
 
 DEMO_OWNER = "ohdsi-demo"
 FACTORY_REPO = f"{DEMO_OWNER}/Factory"
@@ -50,20 +50,28 @@ def public_key_of(private_key_pem: str) -> str:
                                          serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
+def factory_and_study(world: World, owner: str, factory_repo: str, study_repo: str,
+                      private_key: str) -> tuple[Repository, Repository]:
+    """The demo App installed on the organisation `owner`, with a Factory (stage labels and the
+    tracking label, no tracking issue yet) and one study repository with the stage labels."""
+    world.users.update({owner: "Organization", "demo-lead": "User", "demo-analyst": "User"})
+    world.add_app(DEMO_APP_ID, public_key_of(private_key), owner=owner)
+    for full_name in (factory_repo, study_repo):
+        repo = world.add_repo(full_name, private=True)
+        for name, color, description in STAGE_LABELS:
+            world.ensure_label(repo, name, color, description)
+    factory, study = world.repo(factory_repo), world.repo(study_repo)
+    world.ensure_label(factory, TRACKING_LABEL, "5319e7", "Tracks one study's progress through the stages")
+    world.add_installation(DEMO_APP_ID, owner, [factory_repo, study_repo], DEMO_PERMISSIONS,
+                           installation_id=DEMO_INSTALLATION_ID)
+    return factory, study
+
+
 def build_demo_world(clock: Clock | None = None, private_key: str | None = None) -> tuple[World, str]:
     """The demo world and the App's PEM private key (the given one, or a new one)."""
     pem = private_key or generate_private_key()
     world = World(clock)
-    world.users.update({DEMO_OWNER: "Organization", "demo-lead": "User", "demo-analyst": "User"})
-    world.add_app(DEMO_APP_ID, public_key_of(pem), owner=DEMO_OWNER)
-    for full_name in (FACTORY_REPO, STUDY_REPO):
-        repo = world.add_repo(full_name, private=True)
-        for name, color, description in STAGE_LABELS:
-            world.ensure_label(repo, name, color, description)
-    factory, study = world.repo(FACTORY_REPO), world.repo(STUDY_REPO)
-    world.ensure_label(factory, TRACKING_LABEL, "5319e7", "Tracks one study's progress through the stages")
-    world.add_installation(DEMO_APP_ID, DEMO_OWNER, [FACTORY_REPO, STUDY_REPO], DEMO_PERMISSIONS,
-                           installation_id=DEMO_INSTALLATION_ID)
+    _, study = factory_and_study(world, DEMO_OWNER, FACTORY_REPO, STUDY_REPO, pem)
     add_project(world, DEMO_OWNER, PORTFOLIO_PROJECT, number=1, creator="demo-lead")
     world.import_issue(study, "Draft the study protocol", "Write the first full draft of the protocol.",
                        "demo-lead", created_at=utc(2025, 3, 3, 9), labels=["stage:base-camp"],
