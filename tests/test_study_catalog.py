@@ -52,3 +52,32 @@ def test_a_study_run_and_the_resync_apply_the_same_own_catalog_one_write_in_all(
     [tracking] = [i for i in world.repo(FACTORY).issues.values() if "study-tracking" in i.labels]
     assert "## Current stage: Design" in tracking.body
     assert "Phenotype Development" not in tracking.body  # the OHDSI catalog never applied
+
+
+def test_an_update_under_a_study_s_own_catalog_reports_no_stage_move_that_did_not_happen(github, mint_token,
+                                                                                         tmp_path):
+    # A stage name Markdown escapes in the tracking issue (`_`) tells the study's catalog from another's.
+    commit_file(github, mint_token, STUDY_REPO, ".github/factory-stages.yml",
+                CATALOG.replace("name: Design", "name: Design_Phase"))
+    world = github.world
+    with world.lock:
+        study = world.repo(STUDY_REPO)
+        for issue in list(study.issues.values()):
+            for label in [name for name in issue.labels if name.startswith("stage:")]:
+                world.remove_label(study, issue, label, "demo-lead")
+        world.add_label(study, world.create_issue(study, "Study design", "", "demo-lead"), "stage:design",
+                        "demo-lead")
+    first = run_step(github, tmp_path / "first", "workflow_dispatch", {"inputs": {}}, repository=STUDY_REPO,
+                     **QUIET)
+    with world.lock:  # a second issue of the same stage: the progress block changes, the stage does not
+        world.add_label(study, world.create_issue(study, "Cohort review", "", "demo-lead"), "stage:design",
+                        "demo-lead")
+    second = run_step(github, tmp_path / "second", "workflow_dispatch", {"inputs": {}}, repository=FACTORY,
+                      **QUIET)  # the resync, whose own catalog is the Factory's (OHDSI's)
+
+    assert (first.code, second.code) == (0, 0), second.log
+    assert second.outputs["changed-count"] == "1"
+    # The stage read back with the catalog it was written by: the same stage, no move reported.
+    assert f"[1/1] {STUDY_REPO}: updated #1 (progress block updated)" in second.log
+    assert "| Design\\_Phase | Design\\_Phase |" in second.summary
+    assert "stage:" not in second.summary.split("#### Studies by stage")[0].split("| What changed |")[1]

@@ -72,23 +72,24 @@ class Engine:
         if wanted.action == Action.CREATE:
             issue = self._create(wanted, study.repo)
             # The issue kept may be another run's, created from an older truth: reconcile it too.
-            again = plan(study, progress, issue, self.policy)
+            again = plan(study, progress, issue, policy)
             if again.action == Action.UPDATE:
                 issue = self._update(issue.number, again)
             return result_of(study.repo, wanted, issue)
         if wanted.action == Action.UPDATE:
             assert wanted.number is not None
-            again, issue = self._rewrite(study, progress, wanted.number)
+            again, issue = self._rewrite(study, progress, wanted.number, policy)
             return result_of(study.repo, again, issue)
         return result_of(study.repo, wanted, existing)
 
-    def _rewrite(self, study: Study, progress: Progress, number: int) -> tuple[Plan, TrackingIssue]:
+    def _rewrite(self, study: Study, progress: Progress, number: int,
+                 policy: Policy) -> tuple[Plan, TrackingIssue]:
         """Write a tracking issue planned from an earlier reading: read it again just before, plan from
         what it holds now, and write only if that still differs, so that text people wrote since the
         listing is kept. GitHub offers no compare-and-swap on an issue's body (no If-Match on PATCH), so
         what is left is the one round trip between this read and the write."""
         fresh = self.factory.issue(number)
-        again = plan(study, progress, fresh, self.policy)
+        again = plan(study, progress, fresh, policy)
         if again.action is Action.UPDATE:
             fresh = self._update(number, again)
         return again, fresh
