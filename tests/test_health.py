@@ -56,7 +56,7 @@ def test_a_missing_permission_is_named_with_the_fix(github, tmp_path) -> None:
 
     assert run.code == 1
     assert run.outputs["healthy"] == "false"
-    assert "lacks issues: write" in run.summary
+    assert "lacks contents: read, issues: write:" in run.summary
     assert "| Factory access | ⏭️ skipped | needs Permissions |" in run.summary
     assert any("Permissions" in e for e in run.errors)
 
@@ -82,9 +82,9 @@ def test_an_unreadable_study_fails_only_that_check(github, tmp_path) -> None:
 
 
 def test_missing_grants_counts_write_as_read() -> None:
-    assert missing_grants({"issues": "write", "metadata": "read", "contents": "read"}) == []
-    assert missing_grants({"issues": "read"}) == ["issues: write", "metadata: read", "contents: read"]
-    assert missing_grants({"issues": "admin", "metadata": "write", "contents": "write"}) == []
+    assert missing_grants({"issues": "write", "metadata": "read", "contents": "read"}) == {}
+    assert missing_grants({"issues": "read"}) == {"issues": "write", "metadata": "read", "contents": "read"}
+    assert missing_grants({"issues": "admin", "metadata": "write", "contents": "write"}) == {}
 
 
 def test_render_escapes_table_cells() -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from factory_sync.github_client import LONGEST_WAIT
+
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
 WORKFLOWS = sorted([*(ROOT / ".github" / "workflows").glob("*.yml"), *(ROOT / "examples").glob("*.yml")])
@@ -122,6 +124,25 @@ def test_every_workflow_starts_from_no_permission(file, document):
     assert document.get("permissions") in ({}, {"contents": "read"}), file
     for job_name, job in document["jobs"].items():
         assert "permissions" in job or document["permissions"] == {"contents": "read"}, (file, job_name)
+
+
+def action_jobs() -> list[tuple[str, str, dict]]:
+    """Every job, shipped or shown, with a step that runs this action: (file, job, job)."""
+    return [(file, job_name, job) for file, document in documents() if file != "action.yml"
+            for job_name, job in document["jobs"].items()
+            if any(step.get("uses", "").lower().startswith(("ohdsi/factory-sync@", "./"))
+                   for step in job.get("steps") or [])]
+
+
+def test_no_wait_for_a_rate_limit_outlives_the_job_it_holds():
+    """A run ends by itself (and revokes its tokens) before the runner cancels its job: the longest
+    single wait, and a minute for the set-up and the run's other work, fit in every job's timeout."""
+    jobs = action_jobs()
+    assert {file for file, _, _ in jobs} >= {"examples/study-workflow.yml", "examples/health-check.yml",
+                                             ".github/workflows/factory-resync.yml"}
+    for file, job_name, job in jobs:
+        assert "timeout-minutes" in job, (file, job_name)
+        assert job["timeout-minutes"] * 60 >= LONGEST_WAIT + 60, (file, job_name, job["timeout-minutes"])
 
 
 def run_tool(*args: str) -> subprocess.CompletedProcess:

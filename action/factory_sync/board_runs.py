@@ -89,8 +89,7 @@ def _refused(project: ProjectRef) -> str:
 
 
 def _board(writer: Client, settings: Settings, project: ProjectRef, refused: str | None) -> ProjectBoard:
-    reader = Client(writer.github.requester.auth, writer.api_url, waits=writer.waits)  # the same token
-    board = ProjectBoard(reader, writer, project, settings.factory_repo, settings.catalog,
+    board = ProjectBoard(writer.reader(), writer, project, settings.factory_repo, settings.catalog,
                          names=settings.board_fields, dry_run=settings.dry_run)
     board.unavailable = refused
     return board

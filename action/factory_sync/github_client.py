@@ -36,15 +36,15 @@ SECONDARY_RATE_WAIT = 60.0
 RETRY_BACKOFF = 0.5
 PER_PAGE = 100
 # The longest single wait for a rate limit (primary reset, secondary Retry-After); longer, and the
-# request fails with GitHub's answer instead of holding the job (input longest-wait). Below the
-# example jobs' timeouts (5 and 10 minutes), so that a wait never outlives its job.
+# request fails with GitHub's answer instead of holding the job (input longest-wait). At least a minute
+# below the shortest example job's timeout, so that a wait never outlives its job (test_workflows.py).
 LONGEST_WAIT = 240.0
 LONGEST_WAIT_LIMIT = 3600.0
 
 # Retried on any failure: reads, GraphQL queries and token minting (POST), and PATCHes of a whole body,
 # which give the same result however often they land. A POST that creates an issue is retried only
 # when GitHub refused it outright (a rate limit: nothing was created); after any other failure it may
-# have landed, so the caller looks before it tries again (see engine.create_tracking_issue).
+# have landed, so the caller looks before it tries again (see Engine._create).
 READ_METHODS = frozenset({"GET", "HEAD", "POST"})
 WRITE_METHODS = frozenset({"GET", "HEAD", "PATCH", "PUT", "DELETE"})
 RETRIES = 3
@@ -153,6 +153,10 @@ class Client:
                              retry=retry, lazy=True, seconds_between_requests=None,
                              seconds_between_writes=(write_interval or None) if writes else None)
 
+    def reader(self) -> Client:
+        """A reading client acting with the same token (its GraphQL queries sent one after another)."""
+        return Client(self.github.requester.auth, self.api_url, waits=self.waits)
+
     def call(self, doing: str, fn: Callable[[Github], T], hints: Mapping[int, str] | None = None) -> T:
         """`fn(github)`, translated (see `attempt`). An installation token GitHub refused is renewed, and
         `fn` tried once more."""
@@ -189,9 +193,10 @@ def attempt(doing: str, fn: Callable[[], T], hints: Mapping[int, str] | None = N
         raise GitHubError(explain(doing, failure, hints), failure) from exc
 
 
-def connect(token: str, api_url: str, *, writes: bool = False, waits: Waits = Waits()) -> Client:
+def connect(token: str, api_url: str, *, writes: bool = False, write_interval: float = WRITE_INTERVAL,
+            waits: Waits = Waits()) -> Client:
     """A client acting with a token: the workflow's own, or one given as an input."""
-    return Client(Auth.Token(token), api_url, writes=writes, write_interval=WRITE_INTERVAL, waits=waits)
+    return Client(Auth.Token(token), api_url, writes=writes, write_interval=write_interval, waits=waits)
 
 
 def failure_of(exc: GithubException | requests.RequestException) -> Failure:

@@ -18,7 +18,7 @@ from enum import StrEnum
 from factory_sync.app_tokens import App, InstallationTokens, describe_permissions
 from factory_sync.board_runs import board_access
 from factory_sync.errors import FactorySyncError
-from factory_sync.factory import Factory
+from factory_sync.factory import WRITE_PERMISSIONS, Factory
 from factory_sync.factory_config import Applied, Catalogs, ConfigError, applied_settings
 from factory_sync.github_client import Client
 from factory_sync.inputs import Settings
@@ -32,7 +32,7 @@ from factory_sync.stages import Catalog, assess
 from factory_sync.study_reader import read_study
 from factory_sync.tracking_block import shown_stage
 
-NEEDED = {"issues": "write", "metadata": "read", "contents": "read"}
+NEEDED = {**WRITE_PERMISSIONS, "metadata": "read"}  # GitHub grants metadata with any other permission
 # Where each needed permission is set: the App's settings > Permissions & events > Repository permissions.
 GRANT_FIXES = {"issues": "Issues: Read and write", "metadata": "Metadata: Read-only",
                "contents": "Contents: Read-only (it reads the Factory config and the studies' own catalogs)"}
@@ -91,16 +91,15 @@ class Checks:
         self.findings.append(Finding(name, Verdict.SKIPPED, why))
 
 
-def missing_grants(granted: dict[str, str]) -> list[str]:
+def missing_grants(granted: dict[str, str]) -> dict[str, str]:
     """The permissions a sync needs that the installation does not grant (write covers read)."""
     rank = {"read": 1, "write": 2, "admin": 3}
-    return [f"{name}: {level}" for name, level in NEEDED.items()
-            if rank.get(granted.get(name, ""), 0) < rank[level]]
+    return {name: level for name, level in NEEDED.items() if rank.get(granted.get(name, ""), 0) < rank[level]}
 
 
-def grant_fix(missing: list[str]) -> str:
+def grant_fix(missing: dict[str, str]) -> str:
     """How an admin gives the App the permissions it lacks."""
-    wanted = ", ".join(GRANT_FIXES[entry.split(":")[0]] for entry in missing)
+    wanted = ", ".join(GRANT_FIXES[name] for name in sorted(missing))
     return (f"in the App's settings → Permissions & events → Repository permissions, set {wanted}; then an "
             "organization owner accepts the new permissions on the installation (Organization settings → "
             "GitHub Apps → the App → Review request)")
@@ -197,7 +196,7 @@ def permissions(app: App, installation: int) -> str | tuple[Verdict, str]:
     shown = describe_permissions(granted)
     if missing:
         return Verdict.FAILED, (f"the installation grants {shown or 'nothing'}; it lacks "
-                                f"{', '.join(missing)}: {grant_fix(missing)}")
+                                f"{describe_permissions(missing)}: {grant_fix(missing)}")
     return f"granted {shown}"
 
 
