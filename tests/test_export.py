@@ -37,7 +37,7 @@ def records() -> list[Record]:
                      issue(2, "stage:protocol-development", 4)),
                study("o/two"), study("o/three", issue(7, "stage:base-camp", 20))]
     for one in studies:
-        progress = with_time_in_stage(assess(one, DEFAULT_CATALOG), one, TODAY, 21)
+        progress = with_time_in_stage(assess(one, DEFAULT_CATALOG), TODAY, 21)
         wanted = plan(one, progress, None, Policy(DEFAULT_CATALOG, None))
         made.append(Record(result_of(one.repo, wanted, None), one, progress))
     made.append(Record(failed("o/gone", "GitHub answered 404, no repository"), None, None))

@@ -26,7 +26,7 @@ from factory_sync.app_tokens import App, InstallationTokens
 from factory_sync.factory import Factory
 from factory_sync.main import main
 from factory_sync.stages import DEFAULT_CATALOG
-from factory_sync.study_reader import rate_limit_wait
+from factory_sync.study_reader import seconds_until, used_up_until
 from factory_sync.tracking_body import begin_marker
 from github_double.demo_world import DEMO_INSTALLATION_ID, DEMO_OWNER, FACTORY_REPO, STUDY_REPO
 from github_double.graphql_api import rate_key
@@ -338,10 +338,11 @@ def test_a_used_up_graphql_rate_limit_is_waited_for(github, act):
 def test_rate_limit_waits():
     now = datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC)
     reset = str(int(now.timestamp()) + 30)
-    assert rate_limit_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}, now) == 31
-    assert rate_limit_wait({"x-ratelimit-remaining": "1", "x-ratelimit-reset": reset}, now) is None
-    assert rate_limit_wait({"x-ratelimit-remaining": "0"}, now) is None
-    assert rate_limit_wait({}, now) is None
+    assert seconds_until(used_up_until({"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}), now) == 31
+    assert used_up_until({"x-ratelimit-remaining": "1", "x-ratelimit-reset": reset}) is None
+    assert used_up_until({"x-ratelimit-remaining": "0"}) is None
+    assert used_up_until({}) is None
+    assert seconds_until(now.timestamp() - 5, now) == 1  # a reset already past: the next second
 
 
 def test_writes_are_spaced_by_write_interval(github, act):

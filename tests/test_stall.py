@@ -7,7 +7,7 @@ import pytest
 
 from factory_sync.model import IssueEvent, Study, StudyIssue
 from factory_sync.stages import DEFAULT_CATALOG, assess
-from factory_sync.stall import STALL_DAYS, entered, is_stalled, time_in_stage, with_time_in_stage
+from factory_sync.stall import STALL_DAYS, entered, time_in_stage, with_time_in_stage
 from factory_sync.tracking_block import render_block
 
 T0 = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
@@ -42,7 +42,7 @@ def when_entered(*issues: StudyIssue) -> datetime | None:
 def test_not_started_has_no_date_and_is_never_stalled():
     progress = assess(study(), DEFAULT_CATALOG)
     assert entered(progress) is None
-    assert time_in_stage(progress, study(), date(2030, 1, 1), 21).stalled_since is None
+    assert time_in_stage(progress, date(2030, 1, 1), 21).stalled_since is None
 
 
 def test_in_progress_since_its_label_was_first_applied():
@@ -114,31 +114,31 @@ def test_finished_since_the_last_stage_was_completed_and_never_stalled():
               for n, label in enumerate((BASE, PROTOCOL, PHENOTYPE, ANALYSIS, EXECUTION, RESULTS), 1)]
     progress = assess(study(*issues), DEFAULT_CATALOG)
     assert progress.finished and entered(progress) == day(7)
-    assert time_in_stage(progress, study(*issues), date(2030, 1, 1), 21).stalled_since is None
+    assert time_in_stage(progress, date(2030, 1, 1), 21).stalled_since is None
 
 
 @pytest.mark.parametrize(("days_after", "stalled"), [(20, False), (21, True), (400, True)])
 def test_stalled_from_the_day_it_has_been_stall_days_in_its_stage(days_after, stalled):
     one = study(issue(1, BASE, event("labeled", 0, BASE)))
     today = day(days_after).date()
-    time = time_in_stage(assess(one, DEFAULT_CATALOG), one, today, STALL_DAYS)
+    time = time_in_stage(assess(one, DEFAULT_CATALOG), today, STALL_DAYS)
     assert time.days == days_after
     assert time.stalled_since == (date(2024, 3, 22) if stalled else None)
 
 
 def test_zero_stall_days_turns_it_off():
     one = study(issue(1, BASE, event("labeled", 0, BASE)))
-    assert time_in_stage(assess(one, DEFAULT_CATALOG), one, day(999).date(), 0).stalled_since is None
+    assert time_in_stage(assess(one, DEFAULT_CATALOG), day(999).date(), 0).stalled_since is None
 
 
 def test_the_block_shows_dates_never_a_count_of_days():
     one = study(issue(1, BASE, event("labeled", 0, BASE)))
-    blocks = [render_block(one, with_time_in_stage(assess(one, DEFAULT_CATALOG), one, day(n).date(), 21),
+    blocks = [render_block(one, with_time_in_stage(assess(one, DEFAULT_CATALOG), day(n).date(), 21),
                            None) for n in (1, 20, 21, 22, 300)]
     assert blocks[0] == blocks[1]  # days passing change nothing
     assert blocks[2] == blocks[3] == blocks[4]  # nor once stalled
     assert blocks[1] != blocks[2]  # the block changes once: on the day it becomes stalled
     assert "In this stage since 2024-03-01." in blocks[0]
     assert "**Stalled** since 2024-03-22" in blocks[2] and "Stalled" not in blocks[1]
-    progress = with_time_in_stage(assess(one, DEFAULT_CATALOG), one, day(22).date(), 21)
-    assert is_stalled(progress)
+    progress = with_time_in_stage(assess(one, DEFAULT_CATALOG), day(22).date(), 21)
+    assert progress.time is not None and progress.time.stalled

@@ -53,8 +53,7 @@ def report_board(runner: Runner, board: ProjectBoard | None) -> int:
     return 1 if report.errors else 0
 
 
-def factory_and_board(tokens: InstallationTokens, settings: Settings,
-                      runner: Runner) -> tuple[Factory, ProjectBoard | None]:
+def factory_and_board(tokens: InstallationTokens, settings: Settings) -> tuple[Factory, ProjectBoard | None]:
     """The Factory writer and, when `project` is set, its board. The Factory token is then minted with
     Projects: write added; when the installation does not grant it, the tracking issues are written
     all the same and the board reports why it was not kept."""
@@ -99,7 +98,7 @@ def board_access(settings: Settings, runner: Runner, app: App, installation: int
     """The health check's: mint the Factory token a sync would use with the board, and read the project's
     fields with it (raises BoardError with what to fix)."""
     with InstallationTokens(app, installation, announcer(runner), runner.warning) as tokens:
-        _, board = factory_and_board(tokens, settings, runner)
+        _, board = factory_and_board(tokens, settings)
         assert board is not None  # settings.project is set
         if board.unavailable:
             raise BoardError(board.unavailable)

@@ -55,7 +55,7 @@ class Entry:
 
     @property
     def stalled(self) -> bool:
-        return self.time is not None and self.time.stalled_since is not None
+        return self.time is not None and self.time.stalled
 
 
 def entries_of(results: Iterable[StudyResult], progress: dict[str, Progress]) -> list[Entry]:

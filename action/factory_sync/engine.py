@@ -52,7 +52,7 @@ class Engine:
         policy = self.policy_for(study)
         progress = assess(study, policy.catalog)
         if self.today is not None:
-            progress = with_time_in_stage(progress, study, self.today, self.stall_days)
+            progress = with_time_in_stage(progress, self.today, self.stall_days)
         self.progress[study.repo] = progress
         for label in progress.unknown_labels:
             runner.warning(f"{study.repo} uses the label {label!r}, which is not in the stage catalog; "

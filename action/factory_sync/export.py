@@ -69,7 +69,7 @@ def study_rows(records: Sequence[Record]) -> list[dict[str, str]]:
             "stage": result.stage_after or "", "stage_label": result.stage_label or "",
             "stage_since": iso_date(utc_date(time.entered)) if time and time.entered else "",
             "days_in_stage": str(time.days) if time and time.days is not None else "",
-            "stalled": _bool(time.stalled_since is not None) if time else "",
+            "stalled": _bool(time.stalled) if time else "",
             "stalled_since": iso_date(time.stalled_since) if time else "",
             "complete": _bool(progress.finished) if progress is not None else "",
             "last_activity": iso_time(max(activity)) if activity else "",

@@ -55,12 +55,6 @@ class FactoryConfig:
 
 
 @dataclass(frozen=True)
-class Setting:
-    value: object
-    source: str  # where it came from, for the health check: "input", "<path> in <factory>", "default"
-
-
-@dataclass(frozen=True)
 class Applied:
     """The portfolio settings a run applies, and where each came from."""
 

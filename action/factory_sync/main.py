@@ -100,7 +100,7 @@ def installation_tokens(settings: Settings, runner: Runner) -> Iterator[Installa
 
 
 def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) -> Engine:
-    factory, board = factory_and_board(tokens, settings, runner)
+    factory, board = factory_and_board(tokens, settings)
     in_factory = is_factory(runner.repository, settings.factory_repo)
     budget = WriteBudget(settings.write_budget if in_factory else None)
     engine = Engine(factory, settings.policy, runner, settings.dry_run, board, budget)

@@ -96,7 +96,7 @@ def row_of(result: StudyResult, progress: Progress | None, stalls: bool) -> Row 
     time = progress.time
     when = time.entered if time is not None else entered(progress)
     since = utc_date(when) if when else None
-    stalled = None if since is None or time is None or not stalls else time.stalled_since is not None
+    stalled = None if since is None or time is None or not stalls else time.stalled
     return Row(result.issue.number, result.stage_after, since, stalled)
 
 

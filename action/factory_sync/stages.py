@@ -138,6 +138,10 @@ class TimeInStage:
     days: int | None  # whole days in that stage as of the day asked about
     stalled_since: date | None  # the day it became stalled; None when it is not stalled
 
+    @property
+    def stalled(self) -> bool:
+        return self.stalled_since is not None
+
 
 @dataclass(frozen=True)
 class Progress:

@@ -12,18 +12,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from factory_sync.model import Study, StudyIssue
+from factory_sync.model import StudyIssue
 from factory_sync.stages import Progress, StageProgress, StageStatus, TimeInStage
 
 STALL_DAYS = 21  # input stall-days; 0 turns stall checks off
 
 
-def with_time_in_stage(progress: Progress, study: Study, today: date, stall_days: int) -> Progress:
+def with_time_in_stage(progress: Progress, today: date, stall_days: int) -> Progress:
     """The progress with its time in stage as of `today` (progress.time)."""
-    return replace(progress, time=time_in_stage(progress, study, today, stall_days))
+    return replace(progress, time=time_in_stage(progress, today, stall_days))
 
 
-def time_in_stage(progress: Progress, study: Study, today: date, stall_days: int) -> TimeInStage:
+def time_in_stage(progress: Progress, today: date, stall_days: int) -> TimeInStage:
     when = entered(progress)
     if when is None:
         return TimeInStage(None, None, None)
@@ -98,6 +98,3 @@ def _open_and_labelled(issue: StudyIssue, label: str) -> list[tuple[datetime, da
 def utc_date(moment: datetime) -> date:
     return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).date()
 
-
-def is_stalled(progress: Progress) -> bool:
-    return progress.time is not None and progress.time.stalled_since is not None

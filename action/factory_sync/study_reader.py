@@ -50,7 +50,7 @@ def read_studies(client: Client, repos: list[str], hints: Mapping[int, str] = ST
     sent, limited = 0, False
     while (query := reading.next_query()) is not None:
         if reset_at is not None:
-            wait = max(reset_at - _now().timestamp(), 0) + 1  # GitHub resets within the second it names
+            wait = seconds_until(reset_at, _now())
             if wait > client.waits.longest:
                 used_up = (f"GitHub's GraphQL rate limit is used up for {wait:.0f} s more "
                            "(x-ratelimit-remaining: 0); run again after its reset")
@@ -96,10 +96,9 @@ def used_up_until(headers: Mapping[str, str]) -> float | None:
     return float(reset)
 
 
-def rate_limit_wait(headers: Mapping[str, str], now: datetime) -> float | None:
-    """Seconds to wait before the next request, when GitHub said the rate limit is used up; else None."""
-    reset = used_up_until(headers)
-    return None if reset is None else max(reset - now.timestamp(), 0) + 1
+def seconds_until(reset_at: float, now: datetime) -> float:
+    """Seconds to wait for a rate limit's reset at the epoch second `reset_at`."""
+    return max(reset_at - now.timestamp(), 0) + 1  # GitHub resets within the second it names
 
 
 def installation_repositories(client: Client) -> list[str]:
