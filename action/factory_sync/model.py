@@ -14,8 +14,9 @@ STUDY_CATALOG_PATH = ".github/factory-stages.yml"  # a study's own stage catalog
 
 # An account's login (letters, digits, hyphens; underscores in managed users' logins), then a
 # repository's name (letters, digits, '.', '_', '-'; not '.' or '..').
-_REPO_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{OWNER_NAME_LIMIT - 1}}}"
-                        rf"/[A-Za-z0-9._-]{{1,{REPO_NAME_LIMIT}}}")
+OWNER_PATTERN = rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{OWNER_NAME_LIMIT - 1}}}"
+NAME_PATTERN = rf"[A-Za-z0-9._-]{{1,{REPO_NAME_LIMIT}}}"
+_REPO_NAME = re.compile(f"{OWNER_PATTERN}/{NAME_PATTERN}")
 
 
 def is_repo_name(text: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from factory_sync.errors import FactorySyncError
+from factory_sync.model import NAME_PATTERN, OWNER_PATTERN
 
 END_MARKER = "<!-- factory-sync:end -->"
 HEADLINE = "## Current stage: "
@@ -30,7 +31,7 @@ _MARKER = re.compile(r" {0,3}<!--\s*factory-sync:(begin|end)\b(.*?)-->\s*", re.I
 _STUDY_IN_MARKER = re.compile(r"\s*study=(\S+)\s*")
 _FENCE = re.compile(r" {0,3}(`{3,}|~{3,})(.*)")
 _OLD_FORMAT = re.compile(
-    r"\*\*Repository:\*\*[ \t]*https?://[^/\s]+/([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?(?=[\s)>]|$)",
+    rf"\*\*Repository:\*\*[ \t]*https?://[^/\s]+/({OWNER_PATTERN})/({NAME_PATTERN}?)(?:\.git)?/?(?=[\s)>]|$)",
     re.IGNORECASE)
 
 
