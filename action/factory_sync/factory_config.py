@@ -29,7 +29,16 @@ from factory_sync.board import PROJECT_FORMAT, BoardError, ProjectRef, parse_pro
 from factory_sync.dashboard import DASHBOARD_LABEL
 from factory_sync.github_limits import LABEL_NAME_LIMIT
 from factory_sync.model import STUDY_CATALOG_PATH, Study, is_stage_label
-from factory_sync.stages import CATALOG_FORMAT, DEFAULT_CATALOG, Catalog, CatalogError, Stage, _stage
+from factory_sync.stages import (
+    CATALOG_FORMAT,
+    DEFAULT_CATALOG,
+    Catalog,
+    CatalogError,
+    Stage,
+    duplicate,
+    parse_stage,
+    yaml_problem,
+)
 from factory_sync.stall import STALL_DAYS
 from factory_sync.tracking_block import TRACKING_LABEL
 
@@ -188,11 +197,10 @@ def _compose(text: str, path: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
     try:
         return loader.get_single_node(), loader
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(error, "problem", None) or "unreadable"
-        raise ConfigError(f"{path}, line {line}: not valid YAML ({problem}); fix the syntax, e.g. indent "
-                          "list items under their key and quote values that hold ': ' or '#'") from error
+        line, problem = yaml_problem(error)
+        fix = "indent list items under their key and quote values that hold ': ' or '#'"
+        raise ConfigError(f"{path}, line {line or 1}: not valid YAML ({problem}); fix the syntax, e.g. "
+                          f"{fix}") from error
 
 
 def _line(node: yaml.Node) -> int:
@@ -204,19 +212,18 @@ def _catalog(node: yaml.Node, loader: yaml.SafeLoader, path: str) -> Catalog:
         raise ConfigError(f"{path}, line {_line(node)}: 'stages' must be a non-empty list, "
                           f"e.g. {CATALOG_FORMAT}")
     stages: list[Stage] = []
-    seen: dict[str, tuple[str, int]] = {}
     for number, item in enumerate(node.value, start=1):
         try:
-            stage = _stage(loader.construct_object(item, deep=True), number, f"{path}, line {_line(item)}")
+            entry = loader.construct_object(item, deep=True)
+            stages.append(parse_stage(entry, number, f"{path}, line {_line(item)}"))
         except CatalogError as exc:
             raise ConfigError(str(exc)) from exc
-        for what, value in (("label", stage.label), ("name", stage.name)):
-            key = f"{what}:{value.lower()}"
-            if key in seen:
-                raise ConfigError(f"{path}, line {_line(item)}: stage {number} has the {what} {value!r} of "
-                                  f"stage {seen[key][0]} (line {seen[key][1]}), case aside; keep one")
-            seen[key] = (str(number), _line(item))
-        stages.append(stage)
+    found = duplicate(stages)
+    if found:
+        first, number, what, value = found
+        line, earlier = _line(node.value[number - 1]), _line(node.value[first - 1])
+        raise ConfigError(f"{path}, line {line}: stage {number} has the {what} {value!r} of stage {first} "
+                          f"(line {earlier}), case aside; keep one")
     return Catalog(tuple(stages))
 
 

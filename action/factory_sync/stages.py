@@ -6,6 +6,7 @@ carries it, and `complete` once issues carry it and all of them are closed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -70,19 +71,27 @@ def load_catalog(text: str, source: str) -> Catalog:
     entries = document.get("stages")
     if not isinstance(entries, list) or not entries:
         raise CatalogError(f"{source}: 'stages' must be a non-empty list, e.g. {CATALOG_FORMAT}")
-    stages = tuple(_stage(entry, number, source) for number, entry in enumerate(entries, start=1))
-    _reject_duplicates([stage.label for stage in stages], "label", source)
-    _reject_duplicates([stage.name for stage in stages], "name", source)
+    stages = tuple(parse_stage(entry, number, source) for number, entry in enumerate(entries, start=1))
+    found = duplicate(stages)
+    if found:
+        first, number, what, value = found
+        raise CatalogError(f"{source}: stages {first} and {number} share the {what} {value!r} "
+                           f"(case-insensitive); keep one")
     return Catalog(stages)
 
 
+def yaml_problem(error: yaml.YAMLError) -> tuple[int | None, str]:
+    """Where a YAML text went wrong (its line, when the parser names one) and what is wrong there."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    return (mark.line + 1 if mark is not None else None), getattr(error, "problem", None) or "unreadable"
+
+
 def _yaml_problem(error: yaml.YAMLError) -> str:
-    mark = getattr(error, "problem_mark", None)
-    problem = getattr(error, "problem", None) or "unreadable"
-    return f"{problem} at line {mark.line + 1}" if mark is not None else problem
+    line, problem = yaml_problem(error)
+    return f"{problem} at line {line}" if line is not None else problem
 
 
-def _stage(entry: object, number: int, source: str) -> Stage:
+def parse_stage(entry: object, number: int, source: str) -> Stage:
     where = f"{source}: stage {number}"
     if not isinstance(entry, dict):
         raise CatalogError(f"{where} must be a mapping with 'label' and 'name', e.g. {CATALOG_FORMAT}")
@@ -106,13 +115,16 @@ def _stage(entry: object, number: int, source: str) -> Stage:
     return Stage(label, name)
 
 
-def _reject_duplicates(values: list[str], what: str, source: str) -> None:
-    seen: dict[str, int] = {}
-    for number, value in enumerate(values, start=1):
-        first = seen.setdefault(value.lower(), number)
-        if first != number:
-            raise CatalogError(f"{source}: stages {first} and {number} share the {what} {value!r} "
-                               f"(case-insensitive); keep one")
+def duplicate(stages: Sequence[Stage]) -> tuple[int, int, str, str] | None:
+    """The first stage that shares its label or its name with an earlier one, case aside (GitHub's
+    label names are case-insensitive): (the earlier's number, its number, "label" or "name", the value)."""
+    seen: dict[tuple[str, str], int] = {}
+    for number, stage in enumerate(stages, start=1):
+        for what, value in (("label", stage.label), ("name", stage.name)):
+            first = seen.setdefault((what, value.lower()), number)
+            if first != number:
+                return first, number, what, value
+    return None
 
 
 class StageStatus(StrEnum):
