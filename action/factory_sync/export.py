@@ -17,11 +17,11 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from factory_sync.errors import FactorySyncError
-from factory_sync.model import Study, is_stage_label
+from factory_sync.model import Study, as_utc, is_stage_label
 from factory_sync.portfolio import StudyResult
 from factory_sync.stages import Progress, StageStatus
 from factory_sync.stall import utc_date
@@ -46,8 +46,7 @@ class Record:
 def iso_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
-    utc = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_date(day: date | None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from factory_sync.github_limits import OWNER_NAME_LIMIT, REPO_NAME_LIMIT
 
@@ -31,6 +31,11 @@ def is_stage_label(name: str) -> bool:
 def parse_time(value: str) -> datetime:
     """A timestamp as GitHub writes them (ISO 8601, `Z` for UTC); ValueError when it is not one."""
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC; a naive one is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)

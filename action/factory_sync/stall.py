@@ -10,9 +10,9 @@ activity that is not progress (comments, edits, new issues of the same stage) do
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from factory_sync.model import StudyIssue
+from factory_sync.model import StudyIssue, as_utc
 from factory_sync.stages import Progress, StageProgress, StageStatus, TimeInStage
 
 STALL_DAYS = 21  # input stall-days; 0 turns stall checks off
@@ -96,5 +96,5 @@ def _open_and_labelled(issue: StudyIssue, label: str) -> list[tuple[datetime, da
 
 
 def utc_date(moment: datetime) -> date:
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)).date()
+    return as_utc(moment).date()
 

@@ -4,13 +4,13 @@ its labels, from a study's progress. Plain functions; study-provided text goes t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 from factory_sync.errors import FactorySyncError
 from factory_sync.github_limits import BODY_LIMIT
 from factory_sync.markdown import escape, link
-from factory_sync.model import IssueEvent, Study, StudyIssue, is_stage_label
+from factory_sync.model import IssueEvent, Study, StudyIssue, as_utc, is_stage_label
 from factory_sync.stages import Progress, StageProgress, StageStatus
 from factory_sync.tracking_body import END_MARKER, HEADLINE, RUN_LINE, begin_marker
 
@@ -137,11 +137,7 @@ def _listed(issues: tuple[StudyIssue, ...], listed: int) -> list[StudyIssue]:
 
 
 def _date(moment: datetime | None) -> str:
-    return _utc(moment).strftime("%Y-%m-%d") if moment is not None else ""
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return as_utc(moment).strftime("%Y-%m-%d") if moment is not None else ""
 
 
 def _history(study: Study) -> list[str]:
@@ -149,14 +145,14 @@ def _history(study: Study) -> list[str]:
     entries = [(issue, event) for issue in study.issues for event in issue.events
                if event.kind in ("closed", "reopened")
                or (event.kind in _EVENT_SHOWN and is_stage_label(event.label or ""))]
-    entries.sort(key=lambda pair: (_utc(pair[1].at), pair[0].number, _EVENT_ORDER[pair[1].kind],
+    entries.sort(key=lambda pair: (as_utc(pair[1].at), pair[0].number, _EVENT_ORDER[pair[1].kind],
                                    pair[1].label or "", pair[1].actor or ""), reverse=True)
     server = _server(study.url)
     return [_history_line(issue, event, server) for issue, event in entries]
 
 
 def _history_line(issue: StudyIssue, event: IssueEvent, server: str) -> str:
-    when = _utc(event.at).strftime("%Y-%m-%d %H:%M UTC")
+    when = as_utc(event.at).strftime("%Y-%m-%d %H:%M UTC")
     issue_link = link(f"#{issue.number}", issue.url)
     by = _actor(event.actor, server)
     if event.kind in _EVENT_SHOWN:
