@@ -16,7 +16,7 @@ from factory_sync.portfolio import (
     studies_to_check,
     untracked,
 )
-from factory_sync.summaries import TABLE_ROWS, describe, failure_message, progress_line, render_summary
+from factory_sync.summaries import TABLE_ROWS, describe_result, failure_message, progress_line, render_summary
 from factory_sync.tracking_body import begin_marker
 
 FACTORY = "OHDSI/Factory"
@@ -106,7 +106,7 @@ def test_progress_lines_say_what_happened_to_each_study():
         "created)",
         "[125/1000] OHDSI/F: updated #12 (progress block updated)",
     ]
-    assert describe(RESULTS[0], dry_run=True) == "would update #12 (Base Camp -> Protocol Development)"
+    assert describe_result(RESULTS[0], dry_run=True) == "would update #12 (Base Camp -> Protocol Development)"
 
 
 def test_the_summary_counts_and_lists_what_changed_and_what_failed():

@@ -132,7 +132,7 @@ class App:
                 ) from exc
 
         data = attempt(doing, minted, {
-            401: "GitHub refused the App's JWT: check app-id, private-key and the runner's clock.",
+            401: JWT_REFUSED,
             404: NO_INSTALLATION,
         })
         return InstallationToken(

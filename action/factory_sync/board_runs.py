@@ -41,7 +41,7 @@ def report_board(runner: Runner, board: ProjectBoard | None) -> int:
     if board is None:
         return 0
     report = board.report
-    lines = describe(report, board.ref.url)
+    lines = board_lines(report, board.ref.url)
     for line in lines:
         runner.info(line)
     for warning in report.warnings:
@@ -106,7 +106,7 @@ def board_access(settings: Settings, runner: Runner, app: App, installation: int
         return board.check()
 
 
-def describe(report: BoardReport, url: str) -> list[str]:
+def board_lines(report: BoardReport, url: str) -> list[str]:
     """Log lines of what the run did to the board."""
     if report.dry_run:
         return [f"Dry run: would {what} on the board {url}" for what in report.dry_run]

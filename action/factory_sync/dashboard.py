@@ -18,10 +18,9 @@ from factory_sync.github_limits import BODY_LIMIT
 from factory_sync.markdown import escape, link
 from factory_sync.portfolio import Status, StudyResult
 from factory_sync.stages import Progress, TimeInStage
-from factory_sync.tracking_block import FINISHED, NOT_STARTED, body_size
+from factory_sync.tracking_block import FINISHED, NOT_STARTED, body_size, run_line
 from factory_sync.tracking_body import (
     END_MARKER,
-    RUN_LINE,
     DamagedBlock,
     begin_marker,
     same_block,
@@ -34,7 +33,7 @@ DASHBOARD_NAME = "factory-portfolio"  # in its begin marker; never a repository'
 CHART_LABEL_LIMIT = 40
 STAGE_TEXT_LIMIT = 40
 STUDY_TEXT_LIMIT = 100
-REASON_LIMIT = 120
+ROW_REASON_LIMIT = 120  # characters of a failure's reason in a dashboard row (the summary shows more)
 CHART_TITLE = "Studies by stage"
 # Mermaid reads these in a label (quotes end it, # starts an entity, ; and : split statements, %
 # starts a comment or directive, brackets and backticks and HTML are markup): they become spaces.
@@ -183,11 +182,10 @@ def _block(entries: Sequence[Entry], order: Sequence[str], today: date, stall_da
         lines += _left_out(len(untracked) - shown[2])
     if failed:
         lines += ["### Studies that could not be read", "", "| Study | Why |", "| --- | --- |"]
-        lines += [f"| {_study(entry.study)} | {escape(entry.reason, REASON_LIMIT)} |"
+        lines += [f"| {_study(entry.study)} | {escape(entry.reason, ROW_REASON_LIMIT)} |"
                   for entry in failed[: shown[3]]]
         lines += _left_out(len(failed) - shown[3])
-    run = f"{RUN_LINE} in {link('this run', run_url)}.</sub>" if run_url else f"{RUN_LINE}.</sub>"
-    return "\n".join([*lines, run, END_MARKER])
+    return "\n".join([*lines, run_line(run_url), END_MARKER])
 
 
 def _left_out(hidden: int) -> list[str]:

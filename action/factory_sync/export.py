@@ -21,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from factory_sync.errors import FactorySyncError
-from factory_sync.model import Study, as_utc, is_stage_label
+from factory_sync.model import GHOST, Study, as_utc, is_stage_label
 from factory_sync.portfolio import StudyResult
 from factory_sync.stages import Progress, StageStatus
 from factory_sync.stall import utc_date
@@ -104,7 +104,7 @@ def history_rows(records: Sequence[Record]) -> list[dict[str, str]]:
                 if event.kind in ("labeled", "unlabeled") and not is_stage_label(event.label or ""):
                     continue
                 rows.append({"study": record.result.study, "issue": str(issue.number), "event": event.kind,
-                             "label": event.label or "", "actor": event.actor or "ghost",
+                             "label": event.label or "", "actor": event.actor or GHOST,
                              "time": iso_time(event.at)})
     rows.sort(key=lambda row: (row["study"].lower(), row["time"], int(row["issue"])))
     return rows

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from factory_sync.app_tokens import InstallationTokens
 from factory_sync.errors import FactorySyncError
 from factory_sync.github_client import Client, GitHubError
+from factory_sync.github_limits import EVENT_TYPE_LIMIT
 from factory_sync.model import TrackingIssue
 
 # All the Factory's token needs: its issues, and reading its config file (factory_config.CONFIG_PATH).
@@ -137,7 +138,8 @@ def send_dispatch(client: Client, repo: str, event_type: str, client_payload: di
         404: f"{repo} is not visible to the token: in mode `dispatch`, `token` must be a fine-grained "
              f"token (or an App token) with Contents: Read and write on {repo}; the workflow's own token "
              "cannot reach another repository.",
-        422: "GitHub refused the event type: check `dispatch-event-type` (at most 100 characters).",
+        422: f"GitHub refused the event type: check `dispatch-event-type` (at most {EVENT_TYPE_LIMIT} "
+             "characters).",
     })
 
 

@@ -22,7 +22,7 @@ from factory_sync.factory import WRITE_PERMISSIONS, Factory
 from factory_sync.factory_config import Applied, Catalogs, ConfigError, applied_settings
 from factory_sync.github_client import Client
 from factory_sync.inputs import Settings
-from factory_sync.label_checklist import LabelGap, checklist, describe, label_gaps
+from factory_sync.label_checklist import LabelGap, checklist, describe_gaps, label_gaps
 from factory_sync.markdown import escape, fenced
 from factory_sync.model import Study
 from factory_sync.planner import claim
@@ -255,5 +255,5 @@ def stage_labels(found: Found) -> str | tuple[Verdict, str]:
     assert found.study is not None and found.catalog is not None
     catalog, source = found.catalog
     found.gaps = label_gaps(catalog, found.study.stage_labels)
-    detail = describe(found.gaps, len(catalog.stages), source)
+    detail = describe_gaps(found.gaps, len(catalog.stages), source)
     return (Verdict.WARNING, detail) if any(gap.existing is None for gap in found.gaps) else detail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,7 +30,6 @@ from factory_sync.runner import Runner
 from factory_sync.stages import DEFAULT_CATALOG, Catalog, load_catalog
 from factory_sync.tracking_block import TRACKING_LABEL
 
-MODES = ("sync", "dispatch", "check")
 WRITE_INTERVAL_LIMIT = 60.0
 WRITE_BUDGET_LIMIT = 100_000
 RATE_LIMIT_WAIT_LIMIT = 900.0
@@ -39,6 +39,12 @@ RETRY_BACKOFF_LIMIT = 60.0
 EMPTY_BECAUSE = ("a secret read as `vars.` (or a variable read as `secrets.`) gives exactly that: store "
                  "the App's id as a variable and its key as a secret (Settings > Secrets and variables > "
                  "Actions), or check the name")
+
+
+class Mode(StrEnum):
+    SYNC = "sync"  # write the tracking issue
+    DISPATCH = "dispatch"  # ask the Factory to, by a repository_dispatch
+    CHECK = "check"  # the health check
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class Settings:
     dry_run: bool
     tracking_label: str
     run_url: str | None
-    mode: str = "sync"  # sync: write the tracking issue; dispatch: ask the Factory to
+    mode: Mode = Mode.SYNC
     discover: bool = False  # a resync also looks for untracked studies among the installation's repos
     dispatch_event_type: str = DISPATCH_EVENT_TYPE
     write_interval: float = WRITE_INTERVAL  # seconds between writes, as GitHub asks
@@ -87,7 +93,7 @@ def read_settings(runner: Runner) -> Settings:
     runner.mask(token)
     mode = mode_from(runner.input("mode"))
     app_id = runner.input("app-id")
-    if mode != "dispatch":
+    if mode is not Mode.DISPATCH:
         for name, value in (("app-id", app_id), ("private-key", private_key)):
             if not value:
                 raise FactorySyncError(f"Input `{name}` came through empty: {EMPTY_BECAUSE}. It is needed "
@@ -140,8 +146,8 @@ def pacing(runner: Runner) -> dict[str, float]:
     }
 
 
-def check_token(token: str, mode: str, factory_repo: str) -> None:
-    if not token and mode == "dispatch":
+def check_token(token: str, mode: Mode, factory_repo: str) -> None:
+    if not token and mode is Mode.DISPATCH:
         raise FactorySyncError(
             "Input `token` is empty: in mode `dispatch` it sends the repository_dispatch, so give a token "
             f"with Contents: Read and write on {factory_repo} from a secret."
@@ -187,15 +193,15 @@ def repo_name(value: str, field: str) -> str:
     return value
 
 
-def mode_from(value: str) -> str:
+def mode_from(value: str) -> Mode:
     if not value:
-        return "sync"
-    if value not in MODES:
+        return Mode.SYNC
+    if value not in tuple(Mode):
         raise FactorySyncError(
             f"mode must be `sync` (write the tracking issue), `dispatch` (send a repository_dispatch to "
             f"the Factory, which writes it) or `check` (the health check), not {value!r}."
         )
-    return value
+    return Mode(value)
 
 
 def event_type(value: str) -> str:

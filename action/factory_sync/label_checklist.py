@@ -57,7 +57,7 @@ def quoted(text: str) -> str:
     return word if word.startswith("'") else f"'{text}'"
 
 
-def describe(gaps: list[LabelGap], total: int, source: str) -> str:
+def describe_gaps(gaps: list[LabelGap], total: int, source: str) -> str:
     """The health check's one line: which labels need adding or renaming, or that all are there."""
     if not gaps:
         return f"all {total} stage labels of the catalog from {source} are present"

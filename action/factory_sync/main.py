@@ -21,7 +21,7 @@ from factory_sync.events import Trigger, is_factory, parse_factory_event, parse_
 from factory_sync.factory import send_dispatch
 from factory_sync.github_client import connect
 from factory_sync.health import check_health
-from factory_sync.inputs import Settings, read_settings
+from factory_sync.inputs import Mode, Settings, read_settings
 from factory_sync.portfolio import WriteBudget
 from factory_sync.portfolio_run import configure, report_stalled
 from factory_sync.report import announcer, report_study
@@ -52,7 +52,7 @@ def run(runner: Runner) -> int:
         settings = read_settings(runner)
         in_factory = is_factory(runner.repository, settings.factory_repo)
         reader = connect(settings.token, settings.api_url, waits=settings.waits)  # the workflow's token
-        if settings.mode == "check":
+        if settings.mode is Mode.CHECK:
             return check_health(settings, runner, app_of(settings), reader,
                                 None if in_factory else runner.repository)
         trigger = (parse_factory_event(runner.event_name, runner.event(), settings.dispatch_event_type)
@@ -63,7 +63,7 @@ def run(runner: Runner) -> int:
             runner.notice(trigger.notice)
             runner.set_output("changed", "false")
             return 0
-        if settings.mode == "dispatch":
+        if settings.mode is Mode.DISPATCH:
             return ask_the_factory(settings, trigger, in_factory, runner)
         if in_factory:
             with installation_tokens(settings, runner) as tokens:

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from factory_sync.github_limits import OWNER_NAME_LIMIT, REPO_NAME_LIMIT
 
 STAGE_PREFIX = "stage:"
+GHOST = "ghost"  # GitHub's stand-in for a deleted account
+DEFAULT_SERVER_URL = "https://github.com"  # the web host, unless the runner or a study's URL names another
 STUDY_CATALOG_PATH = ".github/factory-stages.yml"  # a study's own stage catalog, in its repository
 
 # An account's login (letters, digits, hyphens; underscores in managed users' logins), then a

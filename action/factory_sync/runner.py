@@ -29,13 +29,13 @@ from typing import Any, TextIO
 from factory_sync.errors import FactorySyncError
 from factory_sync.events import json_kind
 from factory_sync.github_limits import EVENT_PAYLOAD_LIMIT
+from factory_sync.model import DEFAULT_SERVER_URL
 
 # Booleans as YAML 1.2's core schema spells them, as @actions/core's getBooleanInput accepts them.
 _TRUE = ("true", "True", "TRUE")
 _FALSE = ("false", "False", "FALSE")
 
 DEFAULT_API_URL = "https://api.github.com"
-DEFAULT_SERVER_URL = "https://github.com"
 
 # A name the runner's file-command parser would split differently from what we meant.
 _BAD_OUTPUT_NAME = re.compile(r"[=<\r\n]")

@@ -35,7 +35,7 @@ def nodes_of(page: dict, where: str) -> list[dict]:
     return nodes
 
 
-def failure_of(errors: list[dict], repo: str) -> Failure:
+def graphql_failure(errors: list[dict], repo: str) -> Failure:
     if not errors:
         return answered(404, f"no repository {repo}")
     first = errors[0]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from factory_sync.failures import Failure, FailureKind
 from factory_sync.github_limits import GRAPHQL_NODE_LIMIT
 from factory_sync.model import STAGE_PREFIX, STUDY_CATALOG_PATH, Study
-from factory_sync.study_answer import OddAnswer, failure_of, get, nodes_of, study_from_graphql
+from factory_sync.study_answer import OddAnswer, get, graphql_failure, nodes_of, study_from_graphql
 
 # Page sizes. The first page of a study asks for 10 stage labels, 20 issues under each and 40
 # timeline events under each issue: 10 + 10*20 + 10*20*40 = 8,210 nodes, so 50 studies make one
@@ -212,7 +212,7 @@ class StudyReading:
                 self._fail(piece.repo, catalog_unreadable(problems[0]))
                 continue
             if problems or data.get(alias) is None:
-                self._fail(piece.repo, failure_of(problems or [], piece.repo))
+                self._fail(piece.repo, graphql_failure(problems or [], piece.repo))
                 continue
             self._take(piece, data[alias])
 

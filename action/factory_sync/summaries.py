@@ -11,7 +11,7 @@ from factory_sync.model import TrackingIssue, is_repo_name
 from factory_sync.portfolio import CHANGED, Status, StudyResult, count
 
 TABLE_ROWS = 300  # rows of a table in the job summary; the log lists every study
-REASON_LIMIT = 400
+SUMMARY_REASON_LIMIT = 400  # characters of a failure's reason in the job summary
 
 
 def verdict(result: StudyResult, dry_run: bool) -> str:
@@ -46,7 +46,7 @@ def diff_summary(diff: str) -> str:
     return f"#### Planned change (dry run)\n\n{fenced(diff or '(no change)', 'diff')}\n"
 
 
-def describe(result: StudyResult, dry_run: bool) -> str:
+def describe_result(result: StudyResult, dry_run: bool) -> str:
     """What happened to one study, in a few words: `unchanged`, `updated (A -> B)`, `FAILED: why`."""
     if result.status is Status.FAILED:
         return f"FAILED: {result.reason}"
@@ -67,7 +67,7 @@ def describe(result: StudyResult, dry_run: bool) -> str:
 
 def progress_line(index: int, total: int, result: StudyResult, dry_run: bool) -> str:
     """E.g. `[120/1000] org/Study: unchanged`."""
-    return f"[{index}/{total}] {result.study}: {describe(result, dry_run)}"
+    return f"[{index}/{total}] {result.study}: {describe_result(result, dry_run)}"
 
 
 def budget_message(results: Sequence[StudyResult]) -> str | None:
@@ -110,7 +110,7 @@ def render_summary(results: Sequence[StudyResult], title: str, dry_run: bool,
                       "<br>".join(_text(change) for change in r.changes)] for r in changed])
     failed = [result for result in results if result.status is Status.FAILED]
     lines += _table(f"Failed ({len(failed)})", ["Study", "Why"],
-                    [[_code(r.study), _text(r.reason, REASON_LIMIT)] for r in failed])
+                    [[_code(r.study), _text(r.reason, SUMMARY_REASON_LIMIT)] for r in failed])
     missing = [result for result in results if result.status is Status.UNTRACKED]
     lines += _table(f"Untracked ({len(missing)}): stage-labelled issues but no tracking issue; "
                     "`create-missing: true` creates one", ["Study", "Stage"],

@@ -10,7 +10,15 @@ from urllib.parse import quote, urlsplit
 from factory_sync.errors import FactorySyncError
 from factory_sync.github_limits import BODY_LIMIT
 from factory_sync.markdown import escape, link
-from factory_sync.model import IssueEvent, Study, StudyIssue, as_utc, is_stage_label
+from factory_sync.model import (
+    DEFAULT_SERVER_URL,
+    GHOST,
+    IssueEvent,
+    Study,
+    StudyIssue,
+    as_utc,
+    is_stage_label,
+)
 from factory_sync.stages import Progress, StageProgress, StageStatus
 from factory_sync.tracking_body import END_MARKER, HEADLINE, RUN_LINE, begin_marker
 
@@ -89,7 +97,7 @@ def _block(study: Study, progress: Progress, run_url: str | None, history: list[
     if hidden:
         why = " (history trimmed to fit GitHub's size limit)" if trimmed else ""
         lines.append(f"- … and {hidden} earlier event{'s' if hidden != 1 else ''} not shown{why}")
-    lines += ["", _run_line(run_url), END_MARKER]
+    lines += ["", run_line(run_url), END_MARKER]
     return "\n".join(lines)
 
 
@@ -163,7 +171,7 @@ def _history_line(issue: StudyIssue, event: IssueEvent, server: str) -> str:
 
 def _actor(login: str | None, server: str) -> str:
     """A link to the person, never an @mention: the tracking issue must not notify anyone."""
-    login = login or "ghost"  # GitHub's stand-in for deleted accounts
+    login = login or GHOST
     if login.endswith("[bot]"):
         return link(escape(login), f"{server}/apps/{quote(login[: -len('[bot]')], safe='')}")
     return link(escape(login), f"{server}/{quote(login, safe='')}")
@@ -171,10 +179,11 @@ def _actor(login: str | None, server: str) -> str:
 
 def _server(study_url: str) -> str:
     parts = urlsplit(study_url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "https://github.com"
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else DEFAULT_SERVER_URL
 
 
-def _run_line(run_url: str | None) -> str:
+def run_line(run_url: str | None) -> str:
+    """The block's last line: who wrote it, and in which run."""
     if run_url is None:
         return RUN_LINE + ".</sub>"
     return f"{RUN_LINE} in {link('this run', run_url)}.</sub>"
