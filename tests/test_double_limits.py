@@ -14,8 +14,10 @@ from datetime import timedelta
 import pytest
 import requests
 
+from factory_sync.github_limits import CONTENT_WRITES_PER_HOUR
+from factory_sync.portfolio import WRITE_BUDGET
 from github_double.demo_world import DEMO_APP_ID, DEMO_INSTALLATION_ID, FACTORY_REPO, STUDY_REPO
-from github_double.limits import SecondaryLimits, Window
+from github_double.limits import CONTENT_PER_HOUR, SecondaryLimits, Window
 from github_double.state_file import StateFileError, load_state
 from github_double.world import Clock, node_id, utc
 
@@ -314,3 +316,9 @@ def test_a_state_file_sets_the_limits(tmp_path):
     state.write_text(json.dumps({"apps": [app], "limits": {"writes": 10}}))
     with pytest.raises(StateFileError, match=r"^limits: unknown limit 'writes'; one of concurrent, "):
         load_state(state)
+
+
+def test_the_product_budgets_its_writes_within_the_limit_the_double_plays():
+    assert CONTENT_PER_HOUR == Window(CONTENT_WRITES_PER_HOUR, 3600)
+    assert CONTENT_WRITES_PER_HOUR == 500  # GitHub's documented figure
+    assert 0 < WRITE_BUDGET < CONTENT_WRITES_PER_HOUR  # an hourly resync leaves the study runs the rest

@@ -138,8 +138,9 @@ def test_required_input_missing_says_which_and_how_to_fix() -> None:
     run, _ = runner({"INPUT_FACTORY_REPO": " "})
     with pytest.raises(InputError) as raised:
         run.input("factory-repo", required=True)
-    assert str(raised.value).startswith("Input required and not supplied: factory-repo.")
-    assert "with:" in str(raised.value)
+    assert str(raised.value).startswith("Input `factory-repo` is required and came through empty")
+    assert "under `with:`" in str(raised.value)
+    assert "a secret read as `vars.`" in str(raised.value)
 
 
 @pytest.mark.parametrize("text", ["true", "True", "TRUE", " true "])

@@ -24,6 +24,7 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 from factory_sync.errors import FactorySyncError
 from factory_sync.failures import Failure, FailureKind, answered, explain
+from factory_sync.github_limits import PAGE_LIMIT
 
 # The defaults of the inputs that set how long a run waits for GitHub.
 WRITE_INTERVAL = 1.0  # seconds between writes, as GitHub asks (input write-interval)
@@ -34,7 +35,6 @@ SECONDARY_RATE_WAIT = 60.0
 # After a 5xx, a dropped connection or a timeout, the first retry goes at once, the second after twice
 # this many seconds, the third after four times (input retry-backoff: urllib3's backoff factor).
 RETRY_BACKOFF = 0.5
-PER_PAGE = 100
 # The longest single wait for a rate limit (primary reset, secondary Retry-After); longer, and the
 # request fails with GitHub's answer instead of holding the job (input longest-wait). At least a minute
 # below the shortest example job's timeout, so that a wait never outlives its job (test_workflows.py).
@@ -149,7 +149,7 @@ class Client:
         retry = (_retry(WRITE_METHODS, waits, refused_only=frozenset({"POST"})) if writes
                  else read_retry(waits))
         self.api_url, self.waits = api_url, waits
-        self.github = Github(auth=auth, base_url=api_url, per_page=PER_PAGE, timeout=waits.timeout,
+        self.github = Github(auth=auth, base_url=api_url, per_page=PAGE_LIMIT, timeout=waits.timeout,
                              retry=retry, lazy=True, seconds_between_requests=None,
                              seconds_between_writes=(write_interval or None) if writes else None)
 

@@ -13,11 +13,11 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from factory_sync.github_limits import LABEL_DESCRIPTION_LIMIT
 from factory_sync.stages import Catalog, Stage
 
 # The colours of new stage labels, in catalog order (GitHub's label palette, light to strong).
 COLOURS = ("c5def5", "bfd4f2", "d4c5f9", "fef2c0", "fbca04", "0e8a16")
-DESCRIPTION_LIMIT = 100  # characters GitHub allows in a label's description
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def command(gap: LabelGap, repo: str) -> str:
     where = f"--repo {shlex.quote(repo)}"
     if gap.existing is not None:
         return f"gh label edit {quoted(gap.existing)} {where} --name {quoted(gap.stage.label)}"
-    description = gap.stage.name[:DESCRIPTION_LIMIT]
+    description = gap.stage.name[:LABEL_DESCRIPTION_LIMIT]
     colour = COLOURS[gap.position % len(COLOURS)]
     return (f"gh label create {quoted(gap.stage.label)} {where} --description {quoted(description)} "
             f"--color {colour}")

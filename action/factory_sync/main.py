@@ -13,18 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from factory_sync.app_tokens import App, InstallationTokens
-from factory_sync.board_runs import board_of_config, factory_and_board, keep, report_board
+from factory_sync.board_runs import board_of_config, factory_and_board, keep
 from factory_sync.cancel import Cancelled, cancellable
 from factory_sync.engine import Engine
 from factory_sync.errors import FactorySyncError
 from factory_sync.events import Trigger, is_factory, parse_factory_event, parse_study_event
 from factory_sync.factory import send_dispatch
-from factory_sync.github_client import connect
+from factory_sync.github_client import Client, connect
 from factory_sync.health import check_health
 from factory_sync.inputs import Mode, Settings, read_settings
 from factory_sync.portfolio import WriteBudget
-from factory_sync.portfolio_run import configure, report_stalled
-from factory_sync.report import announcer, report_study
+from factory_sync.portfolio_run import configure, report_one
+from factory_sync.report import announcer
 from factory_sync.resync import resync
 from factory_sync.runner import Runner
 from factory_sync.study_reader import read_study
@@ -51,9 +51,9 @@ def run(runner: Runner) -> int:
     try:
         settings = read_settings(runner)
         in_factory = is_factory(runner.repository, settings.factory_repo)
-        reader = connect(settings.token, settings.api_url, waits=settings.waits)  # the workflow's token
+        given = connect(settings.token, settings.api_url, waits=settings.waits)  # the `token` input
         if settings.mode is Mode.CHECK:
-            return check_health(settings, runner, app_of(settings), reader,
+            return check_health(settings, runner, app_of(settings), given,
                                 None if in_factory else runner.repository)
         trigger = (parse_factory_event(runner.event_name, runner.event(), settings.dispatch_event_type)
                    if in_factory else
@@ -64,25 +64,23 @@ def run(runner: Runner) -> int:
             runner.set_output("changed", "false")
             return 0
         if settings.mode is Mode.DISPATCH:
-            return ask_the_factory(settings, trigger, in_factory, runner)
+            return ask_the_factory(settings, trigger, in_factory, runner, given)
         if in_factory:
             with installation_tokens(settings, runner) as tokens:
-                return resync(settings, trigger, runner, tokens, engine_of(tokens, settings, runner))
+                return resync(settings, trigger, runner, tokens, engine_of(tokens, settings, runner, True))
         assert trigger.study is not None
         with runner.group(f"Reading {trigger.study}"):  # with the workflow's token, before any App token
-            study = read_study(reader, trigger.study, trust_authors=settings.trust_authors)
+            study = read_study(given, trigger.study, trust_authors=settings.trust_authors)
             runner.info(f"{len(study.issues)} stage-labelled issues")
         with installation_tokens(settings, runner) as tokens:
-            engine = engine_of(tokens, settings, runner)
+            engine = engine_of(tokens, settings, runner, False)
             with runner.group(f"Planning the tracking issue in {settings.factory_repo}"):
                 result = engine.check(study, engine.tracking_issue(study.repo, settings.factory_issue))
             keep(engine, [(result, study)], every=False, runner=runner)
     except FactorySyncError as exc:
         runner.error(str(exc))
         return 1
-    report_study(runner, result, settings.dry_run)
-    report_stalled(runner, engine, [result], every=False)
-    return report_board(runner, engine.board)
+    return report_one(runner, engine, result, settings.dry_run)
 
 
 def app_of(settings: Settings) -> App:
@@ -99,9 +97,9 @@ def installation_tokens(settings: Settings, runner: Runner) -> Iterator[Installa
         yield tokens
 
 
-def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) -> Engine:
+def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner, in_factory: bool) -> Engine:
+    """The engine of this run; in the Factory, a resync's, its writes within the write budget."""
     factory, board = factory_and_board(tokens, settings)
-    in_factory = is_factory(runner.repository, settings.factory_repo)
     budget = WriteBudget(settings.write_budget if in_factory else None)
     engine = Engine(factory, settings.policy, runner, settings.dry_run, board, budget)
     applied = configure(engine, settings, runner)  # the Factory config, read with the Factory's token
@@ -110,7 +108,8 @@ def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner) ->
     return engine
 
 
-def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runner: Runner) -> int:
+def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runner: Runner,
+                    client: Client) -> int:
     """Mode dispatch: send the Factory a repository_dispatch naming the study; the Factory's own
     workflow, which holds the App's key, reads the study and writes its tracking issue."""
     if in_factory:
@@ -127,8 +126,7 @@ def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runn
         runner.notice(f"Dry run: would send repository_dispatch {settings.dispatch_event_type!r} "
                       f"{payload} to {settings.factory_repo}")
         return 0
-    send_dispatch(connect(settings.token, settings.api_url, waits=settings.waits), settings.factory_repo,
-                  settings.dispatch_event_type, payload)
+    send_dispatch(client, settings.factory_repo, settings.dispatch_event_type, payload)
     runner.summary(f"### factory-sync\n\nAsked `{settings.factory_repo}` to resync `{trigger.study}` "
                    f"(repository_dispatch `{settings.dispatch_event_type}`).\n")
     runner.notice(f"{trigger.study}: resync requested from {settings.factory_repo}")

@@ -136,8 +136,8 @@ def deferred(result: StudyResult) -> StudyResult:
                        result.changes, stage_label=result.stage_label)
 
 
-# GitHub allows an App installation 500 content-creating requests an hour, shared by every study
-# repository's own runs: an hourly resync that writes at most 300 leaves them 200.
+# GitHub's hourly content-creating requests of an installation are shared by every study repository's
+# own runs: an hourly resync within this budget leaves them CONTENT_WRITES_PER_HOUR - WRITE_BUDGET.
 WRITE_BUDGET = 300
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
+from factory_sync.board_runs import report_board
 from factory_sync.dashboard import (
     DASHBOARD_TITLE,
     Entry,
@@ -23,6 +24,7 @@ from factory_sync.factory_config import Applied, Catalogs, applied_settings
 from factory_sync.inputs import Settings
 from factory_sync.model import Study
 from factory_sync.portfolio import StudyResult
+from factory_sync.report import report_study
 from factory_sync.runner import Runner
 
 STALLED_ANNOTATIONS = 20  # stalled studies shown as warning annotations; the log and summary list all
@@ -66,6 +68,14 @@ def report_stalled(runner: Runner, engine: Engine, results: Sequence[StudyResult
             runner.info(line)
     runner.set_output("stalled", str(len(stalled)) if every else ("true" if stalled else "false"))
     return entries
+
+
+def report_one(runner: Runner, engine: Engine, result: StudyResult, dry_run: bool) -> int:
+    """The report of a run that checked one study: its summary, whether it is stalled, its board row.
+    Returns the exit code."""
+    report_study(runner, result, dry_run)
+    report_stalled(runner, engine, [result], every=False)
+    return report_board(runner, engine.board)
 
 
 def after_resync(engine: Engine, settings: Settings, results: Sequence[StudyResult], read: dict[str, Study],

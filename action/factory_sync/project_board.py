@@ -35,21 +35,22 @@ from factory_sync.board import (
     with_items,
 )
 from factory_sync.github_client import Client, GitHubError
+from factory_sync.github_limits import PAGE_LIMIT
 from factory_sync.portfolio import Status, StudyResult
 from factory_sync.stages import Catalog, Progress
 from factory_sync.stall import entered, utc_date
 
 PROJECT_PERMISSIONS = {"organization_projects": "write"}  # added to the Factory token with a board
-ITEMS_PER_PAGE = 100  # GitHub's most for a connection
+ITEMS_PER_PAGE = PAGE_LIMIT
 ISSUES_PER_LOOKUP = 100  # issue ids asked in one query (aliases)
 PERMISSION_HINT = ("give the App the organisation permission Projects: Read and write (App settings > "
                    "Permissions & events > Organization permissions > Projects), and have an owner of "
                    "{owner} accept the new permission on the installation (Settings > GitHub Apps > the App)")
 
-_FIELDS = ("fields(first: 100) { nodes { ... on ProjectV2FieldCommon { id name dataType } "
+_FIELDS = (f"fields(first: {PAGE_LIMIT}) {{ nodes {{ ... on ProjectV2FieldCommon {{ id name dataType }} "
            "... on ProjectV2SingleSelectField { options { id name } } } }")
 _FIELD_ID = "field { ... on ProjectV2FieldCommon { id } }"
-_VALUES = ("fieldValues(first: 100) { nodes { "
+_VALUES = (f"fieldValues(first: {PAGE_LIMIT}) {{ nodes {{ "
            f"... on ProjectV2ItemFieldSingleSelectValue {{ optionId {_FIELD_ID} }} "
            f"... on ProjectV2ItemFieldDateValue {{ date {_FIELD_ID} }} }} }}")
 _ITEM = f"id isArchived content {{ ... on Issue {{ id number repository {{ nameWithOwner }} }} }} {_VALUES}"

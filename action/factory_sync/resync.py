@@ -27,8 +27,8 @@ from factory_sync.portfolio import (
     studies_to_check,
     untracked,
 )
-from factory_sync.portfolio_run import after_resync, report_stalled
-from factory_sync.report import report_portfolio, report_study, set_counts
+from factory_sync.portfolio_run import after_resync, report_one
+from factory_sync.report import report_portfolio, set_counts
 from factory_sync.runner import Runner
 from factory_sync.study_reader import READ_PERMISSIONS, installation_repositories, read_studies
 from factory_sync.summaries import progress_line
@@ -98,9 +98,7 @@ def _report_one(runner: Runner, engine: Engine, result: StudyResult, dry_run: bo
     if result.status is Status.FAILED:
         runner.set_output("changed", "false")
         raise FactorySyncError(result.reason)
-    report_study(runner, result, dry_run)
-    report_stalled(runner, engine, [result], every=False)
-    return report_board(runner, engine.board)
+    return report_one(runner, engine, result, dry_run)
 
 
 def _tracking_issues(engine: Engine, settings: Settings, trigger: Trigger,

@@ -103,8 +103,10 @@ class Runner:
             return value
         if required:
             raise InputError(
-                f"Input required and not supplied: {name}. "
-                f"Set it under 'with:' in the workflow step that uses the action."
+                f"Input `{name}` is required and came through empty: set it under `with:` in the step that "
+                "uses the action; if it is set from `vars.` or `secrets.`, check that a variable (or secret) "
+                "of that name exists for this repository: a missing one, or a secret read as `vars.`, is "
+                "empty."
             )
         return default
 

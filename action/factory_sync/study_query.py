@@ -19,7 +19,7 @@ from factory_sync.study_answer import OddAnswer, get, graphql_failure, nodes_of,
 # timeline events under each issue: 10 + 10*20 + 10*20*40 = 8,210 nodes, so 50 studies make one
 # query of 410,500 nodes, within GitHub's limit of 500,000. Its cost is 50 * (1 + 10 + 200)
 # connections / 100 = 106 points. A study with more labels, issues or events than that is read
-# further with follow-up pages, which are batched the same way.
+# further with follow-up pages, which are batched the same way. (The tests check these figures.)
 LABELS_PER_PAGE = 10
 ISSUES_PER_PAGE = 20
 EVENTS_PER_PAGE = 40
