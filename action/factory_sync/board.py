@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from enum import Enum, StrEnum
 from urllib.parse import urlsplit
 
 from factory_sync.errors import FactorySyncError
@@ -218,11 +219,28 @@ def _input_of(role: str) -> str:
             "stalled": "project-stalled-field"}[role]
 
 
+class ChangeKind(StrEnum):
+    CREATE_FIELD = "create-field"
+    ADD_ITEM = "add-item"
+    SET = "set"
+    CLEAR = "clear"
+    ARCHIVE = "archive"
+
+
+class Waiting(Enum):
+    """A value that cannot be set yet: its single-select field lacks the option (people add it)."""
+
+    OPTION_MISSING = "option missing"
+
+
+WAITING = Waiting.OPTION_MISSING
+
+
 @dataclass(frozen=True)
 class Change:
     """One mutation of the board, as a GraphQL field (without its alias)."""
 
-    kind: str  # create-field, add-item, set, clear, archive
+    kind: ChangeKind
     text: str
     issue: int | None = None  # the Factory issue concerned
     field_name: str | None = None
@@ -253,28 +271,28 @@ def item_changes(board: Board, rows: Iterable[Row], usable: dict[str, Field],
             if target is None:
                 continue
             change = _value_change(board, item, target, wanted, row.issue)
-            if change == "waiting":
+            if change is WAITING:
                 waiting.append(row.issue)
             elif change is not None:
                 changes.append(change)
     for number in sorted(set(retired)):
         item = board.item_of(number)
         if item is not None and not item.archived:
-            changes.append(Change("archive", archive(board.id, item.id), number))
+            changes.append(Change(ChangeKind.ARCHIVE, archive(board.id, item.id), number))
     return ItemChanges(tuple(add), tuple(changes), tuple(sorted(set(waiting))))
 
 
 def _value_change(board: Board, item: Item, target: Field, wanted: str | date | None,
-                  issue: int) -> Change | str | None:
+                  issue: int) -> Change | Waiting | None:
     current = item.values.get(target.id)
     if wanted is None:
         if current is None:
             return None
-        return Change("clear", clear(board.id, item.id, target.id), issue, target.name)
+        return Change(ChangeKind.CLEAR, clear(board.id, item.id, target.id), issue, target.name)
     if target.data_type == SINGLE_SELECT:
         option = target.option(str(wanted))
         if option is None:
-            return "waiting"
+            return WAITING
         if current == option.id:
             return None
         value = {"singleSelectOptionId": option.id}
@@ -283,7 +301,7 @@ def _value_change(board: Board, item: Item, target: Field, wanted: str | date | 
         if current == wanted.isoformat():
             return None
         value = {"date": wanted.isoformat()}
-    return Change("set", set_value(board.id, item.id, target.id, value), issue, target.name)
+    return Change(ChangeKind.SET, set_value(board.id, item.id, target.id, value), issue, target.name)
 
 
 # -- the mutations, as GraphQL text ------------------------------------------------------------------
@@ -312,13 +330,14 @@ def create_field(project_id: str, want: Wanted) -> Change:
     if want.options:
         spec["singleSelectOptions"] = [{"name": name, "color": GraphQLEnum(_COLORS.get(name, "BLUE")),
                                         "description": ""} for name in want.options]
-    return Change("create-field", f"createProjectV2Field(input: {_literal(spec)}) {{ {FIELD_SELECTION} }}",
-                  field_name=want.name)
+    text = f"createProjectV2Field(input: {_literal(spec)}) {{ {FIELD_SELECTION} }}"
+    return Change(ChangeKind.CREATE_FIELD, text, field_name=want.name)
 
 
 def add_item(project_id: str, content_id: str, issue: int) -> Change:
     spec = {"projectId": project_id, "contentId": content_id}
-    return Change("add-item", f"addProjectV2ItemById(input: {_literal(spec)}) {{ item {{ id }} }}", issue)
+    text = f"addProjectV2ItemById(input: {_literal(spec)}) {{ item {{ id }} }}"
+    return Change(ChangeKind.ADD_ITEM, text, issue)
 
 
 def set_value(project_id: str, item_id: str, field_id: str, value: dict) -> str:

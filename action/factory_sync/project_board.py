@@ -17,6 +17,7 @@ from factory_sync.board import (
     Board,
     BoardError,
     Change,
+    ChangeKind,
     Field,
     FieldNames,
     Item,
@@ -169,7 +170,8 @@ class ProjectBoard:
                 made = ", ".join(repr(want.name) for want in found.create)
                 self.report.dry_run.append(f"create the fields {made}")
             else:
-                created = self._send([create_field(board.id, want) for want in found.create], "create-field")
+                creates = [create_field(board.id, want) for want in found.create]
+                created = self._send(creates, ChangeKind.CREATE_FIELD)
                 board = with_fields(board, created)
                 found = check_fields(board, self._wanted())
         changes = item_changes(board, rows, found.usable, retired)
@@ -180,18 +182,20 @@ class ProjectBoard:
                 missing = [number for number in changes.add if number not in ids]
                 ids = {**ids, **self._issue_ids(missing)} if missing else ids
                 adds = [add_item(board.id, ids[number], number) for number in changes.add if number in ids]
-                landed = zip([change.issue for change in adds], self._send(adds, "add-item"), strict=True)
+                added = self._send(adds, ChangeKind.ADD_ITEM)
+                landed = zip([change.issue for change in adds], added, strict=True)
                 board = with_items(board, {number: item for number, item in landed if number and item})
                 changes = item_changes(board, rows, found.usable, retired)
         if self.dry_run:
             if changes.changes:
                 self.report.dry_run.append(f"write {len(changes.changes)} values or archives")
             return
-        self._send(list(changes.changes), "values")
+        self._send(list(changes.changes), None)
 
-    def _send(self, changes: list[Change], purpose: str) -> list:
+    def _send(self, changes: list[Change], purpose: ChangeKind | None) -> list:
         """Send the changes in documents; count what landed. Returns, in order, the fields created or the
-        items added (None for one that failed; only those that landed for create-field)."""
+        items added (None for one that failed; only those that landed for create-field); `purpose` None:
+        values and archives, which return nothing."""
         made: list = []
         for start in range(0, len(changes), MUTATIONS_PER_DOCUMENT):
             batch = changes[start:start + MUTATIONS_PER_DOCUMENT]
@@ -202,7 +206,7 @@ class ProjectBoard:
             except GitHubError as exc:
                 self.report.errors.append(f"Writing to the board {self.ref.url} failed: {exc} The next run "
                                           "writes what is still missing.")
-                made += [None] * len(batch) if purpose == "add-item" else []
+                made += [None] * len(batch) if purpose is ChangeKind.ADD_ITEM else []
                 continue
             data = body.get("data") or {}
             failed = _errors_by_alias(body.get("errors") or [])
@@ -217,28 +221,28 @@ class ProjectBoard:
                             else f"{change.kind} {change.field_name}")
                     self.report.errors.append(f"The board {self.ref.url} refused to {what.strip()}: "
                                               f"{failed.get(f'm{index}', 'no answer')}")
-                    if purpose == "add-item":
+                    if purpose is ChangeKind.ADD_ITEM:
                         made.append(None)
                     continue
                 self._count(change)
-                if purpose == "create-field":
+                if purpose is ChangeKind.CREATE_FIELD:
                     made.append(_field(answer["projectV2Field"]))
-                elif purpose == "add-item":
+                elif purpose is ChangeKind.ADD_ITEM:
                     made.append(answer["item"]["id"])
-        if purpose == "add-item":
+        if purpose is ChangeKind.ADD_ITEM:
             return made
         return [m for m in made if m is not None]
 
     def _count(self, change: Change) -> None:
-        if change.kind == "create-field":
+        if change.kind is ChangeKind.CREATE_FIELD:
             self.report.created_fields.append(change.field_name or "")
-        elif change.kind == "add-item":
+        elif change.kind is ChangeKind.ADD_ITEM:
             self.report.added += 1
-        elif change.kind == "set":
+        elif change.kind is ChangeKind.SET:
             self.report.set += 1
-        elif change.kind == "clear":
+        elif change.kind is ChangeKind.CLEAR:
             self.report.cleared += 1
-        elif change.kind == "archive":
+        elif change.kind is ChangeKind.ARCHIVE:
             self.report.archived += 1
 
     # -- reading -------------------------------------------------------------------------------------
