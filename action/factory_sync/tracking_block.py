@@ -20,7 +20,15 @@ from factory_sync.model import (
     is_stage_label,
 )
 from factory_sync.stages import Progress, StageProgress, StageStatus
-from factory_sync.tracking_body import END_MARKER, HEADLINE, RUN_LINE, begin_marker
+from factory_sync.tracking_body import (
+    END_MARKER,
+    HEADLINE,
+    RUN_LINE,
+    WHERE_AT,
+    WHERE_COMPLETE,
+    WHERE_NOT_STARTED,
+    begin_marker,
+)
 
 TRACKING_LABEL = "study-tracking"  # the label of the Factory's tracking issues (input tracking-label)
 HISTORY_LIMIT = 20
@@ -103,12 +111,15 @@ def _block(study: Study, progress: Progress, run_url: str | None, history: list[
 
 def _summary(study: Study, progress: Progress) -> str:
     study_link = link(escape(study.repo), study.url)
+    total = len(progress.stages)
     if progress.current is None:
-        return f"Study {study_link}: no issue carries a stage label yet."
-    if progress.finished:
-        return f"Study {study_link}: all {len(progress.stages)} stages complete."
-    number = next(index for index, entry in enumerate(progress.stages, 1) if entry.stage == progress.current)
-    return f"Study {study_link}: stage {number} of {len(progress.stages)}."
+        where = WHERE_NOT_STARTED
+    elif progress.finished:
+        where = WHERE_COMPLETE.format(total=total)
+    else:
+        number = next(n for n, entry in enumerate(progress.stages, 1) if entry.stage == progress.current)
+        where = WHERE_AT.format(number=number, total=total)
+    return f"Study {study_link}: {where}."
 
 
 def _time_lines(progress: Progress) -> list[str]:

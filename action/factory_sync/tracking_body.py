@@ -39,8 +39,14 @@ _OLD_FORMAT = re.compile(
 _FIRST_LINE = f"'{HEADLINE}...'"
 _LAST_LINE = f"'{RUN_LINE}...'"
 _ESCAPED_NAME = r"(?:[A-Za-z0-9.-]|\\_)+"
-_SUMMARY = re.compile(rf"Study \[({_ESCAPED_NAME}/{_ESCAPED_NAME})\]\([^\s()]+\): (?:stage \d+ of \d+|"
-                      r"all \d+ stages complete|no issue carries a stage label yet)\.")
+# Where the study stands, in the block's summary line (`Study <link>: <where>.`), as tracking_block
+# writes it; here they let the line be recognised once the markers are lost.
+WHERE_AT = "stage {number} of {total}"
+WHERE_COMPLETE = "all {total} stages complete"
+WHERE_NOT_STARTED = "no issue carries a stage label yet"
+_WHERE = "|".join(re.escape(where).replace(r"\{number\}", r"\d+").replace(r"\{total\}", r"\d+")
+                  for where in (WHERE_AT, WHERE_COMPLETE, WHERE_NOT_STARTED))
+_SUMMARY = re.compile(rf"Study \[({_ESCAPED_NAME}/{_ESCAPED_NAME})\]\([^\s()]+\): (?:{_WHERE})\.")
 
 
 @dataclass(frozen=True)
