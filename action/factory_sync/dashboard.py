@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from factory_sync.github_limits import BODY_LIMIT
-from factory_sync.markdown import escape, link
+from factory_sync.markdown import counted, escape, link
 from factory_sync.portfolio import Status, StudyResult
 from factory_sync.stages import Progress, TimeInStage
 from factory_sync.tracking_block import FINISHED, NOT_STARTED, body_size, run_line
@@ -112,7 +112,7 @@ def counts_section(entries: Sequence[Entry], order: Sequence[str], stall_days: i
     untracked = sum(entry.status is Status.UNTRACKED for entry in entries)
     failed = sum(entry.status is Status.FAILED for entry in entries)
     rule = f"in their stage for {stall_days} days or more" if stall_days else "stall checks are off"
-    lines = [f"{len(entries)} {'study' if len(entries) == 1 else 'studies'}: {stalled} stalled ({rule}), "
+    lines = [f"{counted(len(entries), 'study', 'studies')}: {stalled} stalled ({rule}), "
              f"{untracked} untracked, "
              f"{failed} failed.", ""]
     if not counts:

@@ -1,5 +1,5 @@
 """Study-provided text made safe for the Factory's Markdown: escaped so that it can neither break a
-block or a table, nor ping anyone, nor inject HTML; and links whose URLs cannot break out."""
+block or a table, nor ping anyone, nor inject HTML; links whose URLs cannot break out; counted nouns."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ _MARKDOWN = str.maketrans({char: "\\" + char for char in "\\`*_[]()~|"})
 # as written and makes it inert.
 _PING = re.compile(r"@|#(?=\d)|(?<=GH)-(?=\d)|(?<=:)//|(?<=www)\.", re.IGNORECASE)
 _UNSAFE_IN_URL = str.maketrans({char: f"%{ord(char):02X}" for char in " \"'<>()[]\\`|"})
+
+
+def counted(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 study`, `2 studies`: the count and the noun it takes (`nouns` when not noun + s)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def escape(text: str, limit: int = TEXT_LIMIT) -> str:

@@ -37,6 +37,7 @@ from factory_sync.board import (
 )
 from factory_sync.github_client import Client, GitHubError
 from factory_sync.github_limits import PAGE_LIMIT
+from factory_sync.markdown import counted
 from factory_sync.portfolio import Status, StudyResult
 from factory_sync.stages import Catalog, Progress
 from factory_sync.stall import entered, utc_date
@@ -84,7 +85,7 @@ class BoardReport:
         counts = ((len(self.created_fields), "field", "created"), (self.added, "item", "added"),
                   (self.set, "value", "set"), (self.cleared, "value", "cleared"),
                   (self.archived, "item", "archived"))
-        done = [f"{count} {what}{'' if count == 1 else 's'} {how}" for count, what, how in counts if count]
+        done = [f"{counted(count, what)} {how}" for count, what, how in counts if count]
         return f"Board {url}: {', '.join(done) or 'in step, nothing to change'}"
 
 

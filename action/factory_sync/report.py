@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from factory_sync.app_tokens import InstallationToken, describe_permissions, describe_repositories
+from factory_sync.markdown import counted
 from factory_sync.portfolio import Status, StudyResult, count
 from factory_sync.runner import Runner
 from factory_sync.summaries import budget_message, failure_message, render_summary, study_summary, verdict
@@ -62,7 +63,7 @@ def report_portfolio(runner: Runner, results: Sequence[StudyResult], title: str,
     runner.summary(render_summary(results, title, dry_run, [*warnings, *notes]))
     if (budget := budget_message(results)) is not None:
         runner.notice(budget)
-    runner.notice(f"Resync: {counts.checked} studies checked, {counts.changed} "
+    runner.notice(f"Resync: {counted(counts.checked, 'study', 'studies')} checked, {counts.changed} "
                   f"{'would change' if dry_run else 'changed'}, {counts.unchanged} unchanged, "
                   f"{counts.failed} failed, {counts.untracked} untracked")
     if counts.failed:

@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 
 from factory_sync.errors import FactorySyncError
 from factory_sync.github_limits import BODY_LIMIT
-from factory_sync.markdown import escape, link
+from factory_sync.markdown import counted, escape, link
 from factory_sync.model import (
     DEFAULT_SERVER_URL,
     GHOST,
@@ -104,7 +104,7 @@ def _block(study: Study, progress: Progress, run_url: str | None, history: list[
     hidden = len(history) - shown
     if hidden:
         why = " (history trimmed to fit GitHub's size limit)" if trimmed else ""
-        lines.append(f"- … and {hidden} earlier event{'s' if hidden != 1 else ''} not shown{why}")
+        lines.append(f"- … and {counted(hidden, 'earlier event')} not shown{why}")
     lines += ["", run_line(run_url), END_MARKER]
     return "\n".join(lines)
 
