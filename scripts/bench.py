@@ -96,31 +96,35 @@ def timed(double: GitHubDouble, work: Callable[[], tuple[int, str]]) -> Run:
 
 
 # -- factory-sync ------------------------------------------------------------------------------
-def resync(double: GitHubDouble, key: str, tmp: Path, run_id: int, write_interval: str | None,
-           project: str | None = None, write_budget: int | None = None) -> Run:
-    """The action step on a workflow_dispatch in the Factory with no inputs: resync every study (and
-    keep the board `project`, when given)."""
+def resync_env(double: GitHubDouble, key: str, tmp: Path, run_id: int,
+               inputs: dict[str, str]) -> dict[str, str]:
+    """The environment the runner gives the action's step on a workflow_dispatch in the Factory (no
+    dispatch inputs: every study), with the App's credentials, the workflow's token and `inputs`."""
     event, output, summary = tmp / "event.json", tmp / "output", tmp / "summary.md"
     event.write_text(json.dumps({"inputs": {}}), encoding="utf-8")
     output.write_text("")
     summary.write_text("")
     with double.world.lock:
         token = double.world.mint_workflow_token(FACTORY_REPO, {"issues": "read"})
-    env = {
+    given = {"app-id": str(APP_ID), "private-key": key, "factory-repo": FACTORY_REPO,
+             "github-api-url": double.url, "token": token, "dry-run": "false", **inputs}
+    return {
         "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ACTION_DIR),
-        "INPUT_APP_ID": str(APP_ID), "INPUT_PRIVATE_KEY": key, "INPUT_FACTORY_REPO": FACTORY_REPO,
-        "INPUT_GITHUB_API_URL": double.url, "INPUT_TOKEN": token, "INPUT_CREATE_MISSING": "true",
-        "INPUT_DRY_RUN": "false",
+        **{f"INPUT_{name.replace('-', '_').upper()}": value for name, value in given.items()},
         "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": str(event),
         "GITHUB_REPOSITORY": FACTORY_REPO, "GITHUB_API_URL": double.url, "GITHUB_SERVER_URL": double.url,
         "GITHUB_RUN_ID": str(run_id), "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
     }
-    if write_interval is not None:
-        env["INPUT_WRITE_INTERVAL"] = write_interval
-    if project is not None:
-        env["INPUT_PROJECT"] = project
-    if write_budget is not None:
-        env["INPUT_WRITE_BUDGET"] = str(write_budget)
+
+
+def resync(double: GitHubDouble, key: str, tmp: Path, run_id: int, write_interval: str | None,
+           project: str | None = None, write_budget: int | None = None) -> Run:
+    """The action step on a workflow_dispatch in the Factory with no inputs: resync every study (and
+    keep the board `project`, when given)."""
+    given = {"write-interval": write_interval, "project": project,
+             "write-budget": None if write_budget is None else str(write_budget)}
+    env = resync_env(double, key, tmp, run_id, {"create-missing": "true",
+                                               **{name: value for name, value in given.items() if value}})
 
     def step() -> tuple[int, str]:
         try:

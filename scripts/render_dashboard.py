@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,10 +27,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "action"), str(ROOT / "sandbox")]
+sys.path[:0] = [str(ROOT / "action"), str(ROOT / "sandbox"), str(ROOT / "scripts")]
 
-from github_double.portfolio_world import (  # noqa: E402 - after the path is set
-    APP_ID,
+from bench import resync_env  # noqa: E402 - after the path is set
+from factory_sync.dashboard import DASHBOARD_LABEL  # noqa: E402
+from github_double.portfolio_world import (  # noqa: E402
     FACTORY_REPO,
     OWNER,
     TRACKING_LABEL,
@@ -43,7 +43,6 @@ from github_double.world import World  # noqa: E402
 
 NODE_MODULES = ROOT / "tests" / "mermaid" / "node_modules"
 SCRIPTS = {"marked": "marked/lib/marked.umd.js", "mermaid": "mermaid/dist/mermaid.min.js"}
-DASHBOARD_LABEL = "portfolio-dashboard"
 UNREADABLE_STUDY = f"{OWNER}/RetiredStudy"  # a tracking issue names it; the App cannot see it
 STUDIES, SEED = 20, 11  # the picture's world: a study in every state, a third of them stalled
 RUN_TIMEOUT = 600
@@ -128,21 +127,8 @@ def portfolio(studies: int, seed: int, private_key: str | None = None) -> tuple[
 
 def resync(double: GitHubDouble, key: str, tmp: Path) -> subprocess.CompletedProcess:
     """The action step on a workflow_dispatch in the Factory, with the environment the runner gives it."""
-    event, output, summary = tmp / "event.json", tmp / "output", tmp / "summary.md"
-    event.write_text(json.dumps({"inputs": {}}), encoding="utf-8")
-    output.write_text("")
-    summary.write_text("")
-    with double.world.lock:
-        token = double.world.mint_workflow_token(FACTORY_REPO, {"issues": "read"})
-    env = {
-        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT / "action"),
-        "INPUT_APP_ID": str(APP_ID), "INPUT_PRIVATE_KEY": key, "INPUT_FACTORY_REPO": FACTORY_REPO,
-        "INPUT_GITHUB_API_URL": double.url, "INPUT_TOKEN": token, "INPUT_CREATE_MISSING": "false",
-        "INPUT_DISCOVER": "true", "INPUT_DRY_RUN": "false", "INPUT_WRITE_INTERVAL": "0",
-        "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "workflow_dispatch", "GITHUB_EVENT_PATH": str(event),
-        "GITHUB_REPOSITORY": FACTORY_REPO, "GITHUB_API_URL": double.url, "GITHUB_SERVER_URL": double.url,
-        "GITHUB_RUN_ID": "1", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
-    }
+    inputs = {"create-missing": "false", "discover": "true", "write-interval": "0"}
+    env = resync_env(double, key, tmp, 1, inputs)
     return subprocess.run([sys.executable, "-m", "factory_sync", "action"], env=env, check=False,
                           capture_output=True, text=True, timeout=RUN_TIMEOUT)
 
