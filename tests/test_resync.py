@@ -398,12 +398,11 @@ def test_a_token_near_its_expiry_is_replaced_before_the_next_request(github):
     app = App(github.app_id, github.private_key, github.url)
     with InstallationTokens(app, DEMO_INSTALLATION_ID, announced.append, warned.append,
                             clock=lambda: now[0]) as tokens:
-        factory = Factory(tokens.client([FACTORY_REPO], {"issues": "write"}, writes=True), FACTORY_REPO,
-                          "study-tracking")
-        factory.tracking_issues()
+        factory = Factory(tokens.client([FACTORY_REPO], {"issues": "write"}, writes=True), FACTORY_REPO)
+        factory.tracking_issues("study-tracking")
         now[0] += timedelta(minutes=56)  # four minutes before the token's hour is up
-        factory.tracking_issues()
-        factory.tracking_issues()
+        factory.tracking_issues("study-tracking")
+        factory.tracking_issues("study-tracking")
     first, second = announced
     assert github.world.token(first.value).revoked  # replaced, and revoked at once
     assert github.world.token(second.value).revoked  # at the end of the block

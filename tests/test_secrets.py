@@ -48,7 +48,7 @@ def app(github, key: str | None = None) -> App:
 
 
 def factory(github, token: str) -> Factory:
-    return Factory(connect(token, github.url, writes=True), FACTORY_REPO, "study-tracking")
+    return Factory(connect(token, github.url, writes=True), FACTORY_REPO)
 
 
 def revoked(github) -> str:
@@ -107,7 +107,7 @@ def test_a_token_that_cannot_be_revoked_is_reported_without_it(github):
     tokens = InstallationTokens(app(github), DEMO_INSTALLATION_ID, lambda token: None, warned.append)
     with tokens:
         client = tokens.client([FACTORY_REPO], {"issues": "write"}, writes=True)
-        Factory(client, FACTORY_REPO, "study-tracking").tracking_issues()
+        Factory(client, FACTORY_REPO).tracking_issues("study-tracking")
         for token in github.world.tokens.values():
             token.revoked = True  # someone revoked it first
     [warning] = warned

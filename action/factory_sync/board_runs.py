@@ -57,7 +57,7 @@ def factory_and_board(tokens: InstallationTokens, settings: Settings) -> tuple[F
     """The Factory writer and, when `project` is set, its board. The Factory token is then minted with
     Projects: write added; when the installation does not grant it, the tracking issues are written
     all the same and the board reports why it was not kept."""
-    through = (tokens, settings.factory_repo, settings.tracking_label, settings.write_interval)
+    through = (tokens, settings.factory_repo, settings.write_interval)
     if settings.project is None:
         return Factory.through(*through), None
     refused = None

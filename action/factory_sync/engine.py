@@ -25,16 +25,14 @@ from factory_sync.summaries import body_diff, diff_summary
 class Engine:
     """Checks studies against their tracking issues in one Factory."""
 
-    # The run's portfolio rules, set by main: the catalog each study is checked against (its own, else
-    # the Factory's), and the day (the runner's clock) and stall-days that its time in stage is
-    # counted with. Unset: the policy's catalog, and no time in stage.
-    catalogs: Catalogs | None = None
-    today: date | None = None
-    stall_days: int = 0
-
     def __init__(self, factory: Factory, policy: Policy, runner: Runner, dry_run: bool = False,
-                 board: ProjectBoard | None = None, budget: WriteBudget | None = None) -> None:
+                 board: ProjectBoard | None = None, budget: WriteBudget | None = None,
+                 catalogs: Catalogs | None = None, today: date | None = None, stall_days: int = 0) -> None:
         self.factory, self.policy, self.runner, self.dry_run = factory, policy, runner, dry_run
+        # The run's portfolio rules: the catalog each study is checked against (its own, else the
+        # Factory's), and the day (the runner's clock) and stall-days its time in stage is counted
+        # with. None: the policy's catalog, and no time in stage.
+        self.catalogs, self.today, self.stall_days = catalogs, today, stall_days
         self.budget = budget or WriteBudget(None)  # the writes this run may still make
         self.board = board  # the Factory's project board, kept after the tracking issues
         self.retired: list[int] = []  # spare copies retired in this run (their board items are archived)
@@ -43,7 +41,7 @@ class Engine:
         """The study's tracking issue: the pinned one, or the one its marker names (spares retired)."""
         if pinned:
             return self.factory.issue(pinned)
-        return self.settle(self.factory.tracking_issues(), repo)
+        return self.settle(self.factory.tracking_issues(self.policy.tracking_label), repo)
 
     def check(self, study: Study, existing: TrackingIssue | None,
               diff_in_summary: bool = True) -> StudyResult:
@@ -145,9 +143,9 @@ class Engine:
             created = self.factory.create(wanted.title, wanted.body, wanted.labels)
         except CreateUnsure as exc:
             self.runner.warning(f"{exc} Looking for the issue before creating it again.")
-            found = claim(self.factory.tracking_issues(), repo).keep
+            found = claim(self.factory.tracking_issues(self.policy.tracking_label), repo).keep
             created = found or self.factory.create(wanted.title, wanted.body, wanted.labels)
-        return self.settle(self.factory.tracking_issues(), repo) or created
+        return self.settle(self.factory.tracking_issues(self.policy.tracking_label), repo) or created
 
     def _show_diff(self, study: str, existing: TrackingIssue | None, wanted: Plan, in_summary: bool) -> None:
         diff = body_diff(existing, wanted.body or "")

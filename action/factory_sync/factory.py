@@ -24,10 +24,9 @@ class CreateUnsure(FactorySyncError):
 class Factory:
     """The Factory repository's tracking issues."""
 
-    def __init__(self, client: Client, repo: str, tracking_label: str) -> None:
+    def __init__(self, client: Client, repo: str) -> None:
         self.client = client
         self.repo_name = repo
-        self.tracking_label = tracking_label
         self._repo = client.github.get_repo(repo)  # our clients are lazy: no request until one is needed
         self._hints = {
             404: f"Check `factory-repo` ({repo}) and that the App is installed on it.",
@@ -36,13 +35,12 @@ class Factory:
         }
 
     @classmethod
-    def through(cls, tokens: InstallationTokens, repo: str, tracking_label: str,
-                write_interval: float, also: dict[str, str] | None = None) -> Factory:
+    def through(cls, tokens: InstallationTokens, repo: str, write_interval: float,
+                also: dict[str, str] | None = None) -> Factory:
         """The Factory, through a token that can only write its issues (and `also`, the board's
         permission when there is one), writes spaced as GitHub asks."""
         permissions = {**WRITE_PERMISSIONS, **(also or {})}
-        return cls(tokens.client([repo], permissions, writes=True, write_interval=write_interval), repo,
-                   tracking_label)
+        return cls(tokens.client([repo], permissions, writes=True, write_interval=write_interval), repo)
 
     def file(self, path: str) -> str | None:
         """A text file on the Factory's default branch (its config), or None when there is none."""
@@ -73,9 +71,10 @@ class Factory:
         return self.client.call(f"Listing the issues labelled {label!r} in {self.repo_name}", listed,
                                 self._hints)
 
-    def tracking_issues(self) -> list[TrackingIssue]:
+    def tracking_issues(self, label: str) -> list[TrackingIssue]:
+        """The issues labelled `label` (the tracking label), pull requests left out."""
         def listed(_) -> list[TrackingIssue]:  # type: ignore[no-untyped-def]
-            found = self._repo.get_issues(state="all", labels=[self.tracking_label])
+            found = self._repo.get_issues(state="all", labels=[label])
             # GitHub lists pull requests among issues. Asking `pull_request` of an issue would make
             # PyGithub fetch it again (the field is absent), so tell them apart by their web URL.
             return [_tracking_issue(i) for i in found if "/pull/" not in i.html_url]

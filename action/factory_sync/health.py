@@ -205,12 +205,11 @@ def factory_access(settings: Settings, runner: Runner, app: App, found: Found,
     """Mint the token a sync would use, read the Factory config and list the tracking issues with it,
     and read its rate limit."""
     with InstallationTokens(app, found.installation, announcer(runner), runner.warning) as tokens:
-        factory = Factory.through(tokens, settings.factory_repo, settings.tracking_label,
-                                  settings.write_interval)
+        factory = Factory.through(tokens, settings.factory_repo, settings.write_interval)
         found.config = factory.file(settings.portfolio.config_path)
-        factory.tracking_label = tracking_label(settings, found.config)
-        issues = factory.tracking_issues()
-        found_text = f"{len(issues)} tracking issues labelled {factory.tracking_label!r}"
+        label = tracking_label(settings, found.config)
+        issues = factory.tracking_issues(label)
+        found_text = f"{len(issues)} tracking issues labelled {label!r}"
         if study_repo is not None:
             tracking = claim(issues, study_repo).keep
             found_text += f"; {study_repo} is tracked by #{tracking.number}" if tracking else (

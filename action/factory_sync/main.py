@@ -23,7 +23,7 @@ from factory_sync.github_client import Client, connect
 from factory_sync.health import check_health
 from factory_sync.inputs import Mode, Settings, read_settings
 from factory_sync.portfolio import WriteBudget
-from factory_sync.portfolio_run import configure, report_one
+from factory_sync.portfolio_run import configured_engine, read_config, report_one
 from factory_sync.report import announcer
 from factory_sync.resync import resync
 from factory_sync.runner import Runner
@@ -100,12 +100,11 @@ def installation_tokens(settings: Settings, runner: Runner) -> Iterator[Installa
 def engine_of(tokens: InstallationTokens, settings: Settings, runner: Runner, in_factory: bool) -> Engine:
     """The engine of this run; in the Factory, a resync's, its writes within the write budget."""
     factory, board = factory_and_board(tokens, settings)
-    budget = WriteBudget(settings.write_budget if in_factory else None)
-    engine = Engine(factory, settings.policy, runner, settings.dry_run, board, budget)
-    applied = configure(engine, settings, runner)  # the Factory config, read with the Factory's token
+    applied = read_config(factory, settings, runner)  # with the Factory's token
     if board is None and applied.project is not None:
-        engine.board = board_of_config(tokens, settings, applied.project, factory)
-    return engine
+        board = board_of_config(tokens, settings, applied.project, factory)
+    budget = WriteBudget(settings.write_budget if in_factory else None)
+    return configured_engine(factory, settings, applied, runner, board, budget)
 
 
 def ask_the_factory(settings: Settings, trigger: Trigger, in_factory: bool, runner: Runner,

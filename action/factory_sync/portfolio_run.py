@@ -20,10 +20,12 @@ from factory_sync.dashboard import (
 )
 from factory_sync.engine import Engine
 from factory_sync.export import Record, write_export
+from factory_sync.factory import Factory
 from factory_sync.factory_config import Applied, Catalogs, applied_settings
 from factory_sync.inputs import Settings
 from factory_sync.model import Study
-from factory_sync.portfolio import StudyResult
+from factory_sync.portfolio import StudyResult, WriteBudget
+from factory_sync.project_board import ProjectBoard
 from factory_sync.report import report_study
 from factory_sync.runner import Runner
 
@@ -35,21 +37,27 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def configure(engine: Engine, settings: Settings, runner: Runner, day: date | None = None) -> Applied:
-    """Read the Factory's config file (one request, with the Factory's token) and apply it: the
-    catalogs, stall-days and tracking label. A file with a mistake stops the run before any write."""
+def read_config(factory: Factory, settings: Settings, runner: Runner) -> Applied:
+    """Read the Factory's config file (one request, with the Factory's token): the settings that apply,
+    and where each came from. A file with a mistake stops the run before any write."""
     given = settings.portfolio
-    text = engine.factory.file(given.config_path)
+    text = factory.file(given.config_path)
     applied = applied_settings(text, settings.factory_repo, given, settings.project)
     runner.info(f"{given.config_path} in {settings.factory_repo}: "
                 f"{'read' if text is not None else 'none (the defaults and inputs apply)'}")
     for line in applied.lines():
         runner.info(f"- {line}")
-    engine.catalogs = Catalogs(applied, given.stages, given.stages_path)
-    engine.today, engine.stall_days = day or today(), applied.stall_days
-    engine.factory.tracking_label = applied.tracking_label
-    engine.policy = replace(engine.policy, catalog=applied.catalog, tracking_label=applied.tracking_label)
     return applied
+
+
+def configured_engine(factory: Factory, settings: Settings, applied: Applied, runner: Runner,
+                      board: ProjectBoard | None, budget: WriteBudget) -> Engine:
+    """The engine of a run, under the settings that apply: the catalogs, stall-days, the tracking label,
+    time in stage counted to the runner's day."""
+    policy = replace(settings.policy, catalog=applied.catalog, tracking_label=applied.tracking_label)
+    catalogs = Catalogs(applied, settings.portfolio.stages, settings.portfolio.stages_path)
+    return Engine(factory, policy, runner, settings.dry_run, board, budget, catalogs, today(),
+                  applied.stall_days)
 
 
 def report_stalled(runner: Runner, engine: Engine, results: Sequence[StudyResult],

@@ -107,7 +107,7 @@ def _tracking_issues(engine: Engine, settings: Settings, trigger: Trigger,
     if settings.factory_issue and not trigger.all_studies:
         return engine.factory.issue(settings.factory_issue), portfolio_of([])
     with runner.group(f"Listing the tracking issues of {settings.factory_repo}"):
-        issues = engine.factory.tracking_issues()
+        issues = engine.factory.tracking_issues(engine.policy.tracking_label)
         portfolio = portfolio_of(issues)
         runner.info(f"{len(issues)} tracking issues name {len(portfolio.studies)} studies")
     return None, portfolio
