@@ -96,12 +96,20 @@ def test_the_docs_have_snippets_to_run():
 
 def scratch_checkout(where: Path) -> Path:
     """A directory that looks like a set-up checkout: the repository's files linked, and `.venv` the
-    environment running these tests. Files the snippets write land here, not in the repository."""
+    environment running these tests. Files the snippets write land here, not in the repository, even
+    when an earlier walk through the pages left its own there."""
     for entry in ROOT.iterdir():
-        if entry.name not in (".git", ".venv"):
+        if entry.name not in (".git", ".venv") and not ignored(entry):
             (where / entry.name).symlink_to(entry)
     (where / ".venv").symlink_to(sys.prefix)
     return where
+
+
+def ignored(entry: Path) -> bool:
+    """Whether git ignores the checkout's entry (true of what the pages' snippets leave behind)."""
+    done = subprocess.run(["git", "check-ignore", "-q", entry.name], cwd=ROOT, check=False,
+                          capture_output=True)
+    return done.returncode == 0
 
 
 def clean_environment() -> dict[str, str]:

@@ -57,6 +57,30 @@ def test_serve_prints_its_url_first_and_writes_a_working_app_key(tmp_path):
         assert study.get_issue(1).title == "Draft the study protocol"
 
 
+def test_serve_writes_the_token_a_study_workflow_gets(tmp_path):
+    token_file = tmp_path / "token.txt"
+    with serving("--port", "0", "--workflow-token-out", str(token_file)) as url:
+        assert token_file.stat().st_mode & 0o777 == 0o600
+        gh = Github(auth=Auth.Token(token_file.read_text()), base_url=url, retry=None,
+                    seconds_between_requests=None)
+        study = gh.get_repo("ohdsi-demo/DemoStudy")
+        assert study.get_issue(1).title == "Draft the study protocol"  # issues: read
+        answer = requests.post(f"{url}/repos/ohdsi-demo/DemoStudy/issues", json={"title": "x"}, timeout=10,
+                               headers={"Authorization": f"Bearer {token_file.read_text()}"})
+        assert answer.status_code == 403  # not issues: write
+        factory = requests.get(f"{url}/repos/ohdsi-demo/Factory/issues", timeout=10,
+                               headers={"Authorization": f"Bearer {token_file.read_text()}"})
+        assert factory.status_code == 404  # its own repository only
+
+
+def test_a_workflow_token_for_a_repository_the_world_lacks_is_refused_in_one_line(tmp_path):
+    process = _serve("--port", "0", "--workflow-token-out", str(tmp_path / "t"), "--workflow-repo", "a/b")
+    out, err = process.communicate(timeout=30)
+    assert (process.returncode, out) == (2, "")
+    assert err.strip() == "sandbox serve: --workflow-repo a/b is not a repository of the world served"
+    assert not (tmp_path / "t").exists()
+
+
 def test_serve_stops_cleanly_on_sigint():
     process = _serve("--port", "0")
     url = process.stdout.readline().strip()

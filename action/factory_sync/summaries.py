@@ -19,7 +19,7 @@ def verdict(result: StudyResult, dry_run: bool) -> str:
     if dry_run:
         return "dry run: nothing written"
     if result.status in CHANGED:
-        return "updated"
+        return result.status.value  # created, updated
     return "already up to date" if result.issue else "no tracking issue (create-missing is false)"
 
 

@@ -10,9 +10,12 @@ import threading
 from pathlib import Path
 
 from github_double import portfolio_world
-from github_double.demo_world import DEMO_INSTALLATION_ID, build_demo_world
+from github_double.demo_world import DEMO_INSTALLATION_ID, STUDY_REPO, build_demo_world
 from github_double.server import GitHubDouble
 from github_double.state_file import StateFileError, load_state
+
+# What the example study workflows give their job (`permissions:`), and so their GITHUB_TOKEN.
+WORKFLOW_PERMISSIONS = {"issues": "read", "contents": "read"}
 
 
 def main(argv: list[str]) -> int:
@@ -39,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--seed", type=int, default=1, help="the portfolio world's seed")
     serve_cmd.add_argument("--app-key-out", type=Path,
                            help="write the App's PEM private key here (mode 0600)")
+    serve_cmd.add_argument("--workflow-token-out", type=Path,
+                           help="write here (mode 0600) the token a workflow run in --workflow-repo gets "
+                                "(GITHUB_TOKEN, with issues: read and contents: read)")
+    serve_cmd.add_argument("--workflow-repo", default=STUDY_REPO, metavar="OWNER/NAME",
+                           help=f"the repository of --workflow-token-out (default {STUDY_REPO})")
     commands.add_parser("demo", help="run factory-sync against a fresh double and show the result")
     return parser
 
@@ -65,6 +73,13 @@ def serve(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
         _write_secret(args.app_key_out, key)
+    if args.workflow_token_out is not None:
+        if world.repo(args.workflow_repo) is None:
+            print(f"sandbox serve: --workflow-repo {args.workflow_repo} is not a repository of the world "
+                  "served", file=sys.stderr)
+            return 2
+        token = world.mint_workflow_token(args.workflow_repo, dict(WORKFLOW_PERMISSIONS))
+        _write_secret(args.workflow_token_out, token)
     double = GitHubDouble(world, port=args.port, quiet=False)
     double.reset(world, key)
     stop = threading.Event()
