@@ -13,8 +13,12 @@ USAGE = "usage: python -m factory_sync {action | sandbox serve | sandbox demo} .
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["action"]:
-        from factory_sync.main import main as action_main
-
+        try:
+            from factory_sync.main import main as action_main
+        except ModuleNotFoundError as exc:  # run by hand without the requirements (action.yml installs them)
+            print(f"::error::factory-sync cannot start: the package {exc.name!r} is missing; run "
+                  "`pip install -r requirements.txt` in its environment and try again.")
+            return 2
         return action_main()
     if argv[:1] == ["sandbox"]:
         return sandbox(argv[1:])
