@@ -46,6 +46,8 @@ def test_the_project_input(value, expected):
     ("ohdsi/Factory", "organisation project's URL"),
     ("ohdsi/0", "start at 1"),
     ("-ohdsi/1", "organisation project's URL"),
+    ("my_org/1", "organisation project's URL"),  # an organisation's login has no underscore
+    ("https://github.com/orgs/my_org/projects/1", "organisation project's URL"),
 ])
 def test_a_project_input_that_names_no_organisation_project(value, says):
     with pytest.raises(BoardError, match=says):

@@ -16,6 +16,8 @@ def main(argv: list[str]) -> int:
         try:
             from factory_sync.main import main as action_main
         except ModuleNotFoundError as exc:  # run by hand without the requirements (action.yml installs them)
+            if exc.name and exc.name.split(".")[0] == "factory_sync":
+                raise  # our own module: a broken install, not a missing requirement
             print(f"::error::factory-sync cannot start: the package {exc.name!r} is missing; run "
                   "`pip install -r requirements.txt` in its environment and try again.")
             return 2

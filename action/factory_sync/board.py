@@ -21,7 +21,7 @@ from enum import Enum, StrEnum
 from urllib.parse import urlsplit
 
 from factory_sync.errors import FactorySyncError
-from factory_sync.model import OWNER_PATTERN
+from factory_sync.model import ORGANIZATION_PATTERN
 from factory_sync.stages import Catalog
 from factory_sync.tracking_block import FINISHED, NOT_STARTED
 
@@ -31,8 +31,8 @@ STALLED, ON_TRACK = "Stalled", "On track"
 # within its 10-second timeout; each document is one write (5 points, one content request).
 MUTATIONS_PER_DOCUMENT = 50
 PROJECT_FORMAT = "https://github.com/orgs/OWNER/projects/N (or OWNER/N)"
-_SHORT = re.compile(rf"({OWNER_PATTERN})/([0-9]+)")
-_PATH = re.compile(rf"/(orgs|users)/({OWNER_PATTERN})/projects/([0-9]+)(?:/.*)?")
+_SHORT = re.compile(rf"({ORGANIZATION_PATTERN})/([0-9]+)")
+_PATH = re.compile(rf"/(orgs|users)/({ORGANIZATION_PATTERN})/projects/([0-9]+)(?:/.*)?")
 _COLORS = {NOT_STARTED: "GRAY", FINISHED: "GREEN", STALLED: "RED", ON_TRACK: "GREEN"}
 
 

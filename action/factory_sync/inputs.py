@@ -99,7 +99,6 @@ def read_settings(runner: Runner) -> Settings:
                 raise FactorySyncError(f"Input `{name}` came through empty: {EMPTY_BECAUSE}. It is needed "
                                        "unless `mode` is `dispatch`.")
     stages = runner.input("stages")
-    catalog = catalog_from(stages)
     settings = Settings(
         app_id=parse_app_id(app_id) if app_id else None,
         private_key=private_key or None,
@@ -107,7 +106,7 @@ def read_settings(runner: Runner) -> Settings:
         installation_id=positive_int(runner.input("installation-id"), "installation-id"),
         factory_issue=positive_int(runner.input("factory-issue"), "factory-issue"),
         token=token,
-        catalog=catalog,
+        catalog=(catalog := catalog_from(stages)),  # the inputs are checked in the order they are listed
         api_url=api_url(runner.input("github-api-url") or runner.api_url),
         create_missing=runner.bool_input("create-missing", default=True),
         dry_run=runner.bool_input("dry-run", default=False),
@@ -117,10 +116,10 @@ def read_settings(runner: Runner) -> Settings:
         discover=runner.bool_input("discover", default=False),
         trust_authors=runner.bool_input("trust-authors", default=False),
         dispatch_event_type=event_type(runner.input("dispatch-event-type") or DISPATCH_EVENT_TYPE),
+        **pacing(runner),
         project=parse_project(runner.input("project")),
         board_fields=board_fields(runner),
         portfolio=portfolio_inputs(runner.input, catalog if stages else None, stages),
-        **pacing(runner),
     )
     if private_key:
         check_private_key(private_key)

@@ -17,6 +17,7 @@ STUDY_CATALOG_PATH = ".github/factory-stages.yml"  # a study's own stage catalog
 # An account's login (letters, digits, hyphens; underscores in managed users' logins), then a
 # repository's name (letters, digits, '.', '_', '-'; not '.' or '..').
 OWNER_PATTERN = rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{OWNER_NAME_LIMIT - 1}}}"
+ORGANIZATION_PATTERN = OWNER_PATTERN.replace("_", "")  # an organisation's login has no underscore
 NAME_PATTERN = rf"[A-Za-z0-9._-]{{1,{REPO_NAME_LIMIT}}}"
 _REPO_NAME = re.compile(f"{OWNER_PATTERN}/{NAME_PATTERN}")
 
