@@ -60,7 +60,8 @@ class Found:
 
     installation: int = 0
     config: str | None = None  # the Factory config's text; None: the Factory has none
-    applied: Applied | None = None  # the settings that apply, once the Factory config is read
+    applied: Applied | None = None  # the settings that apply, once the Settings check passed
+    read: Applied | ConfigError | None = None  # what Factory access made of the config, for Settings
     study: Study | None = None
     catalog: tuple[Catalog, str] | None = None  # the study's catalog and where it came from
     gaps: list[LabelGap] = field(default_factory=list)  # the stage labels the study repository lacks
@@ -207,7 +208,12 @@ def factory_access(settings: Settings, runner: Runner, app: App, found: Found,
     with InstallationTokens(app, found.installation, announcer(runner), runner.warning) as tokens:
         factory = Factory.through(tokens, settings.factory_repo, settings.write_interval)
         found.config = factory.file(settings.portfolio.config_path)
-        label = tracking_label(settings, found.config)
+        try:
+            found.read = applied_settings(found.config, settings.factory_repo, settings.portfolio,
+                                          settings.project)
+        except ConfigError as exc:  # the Settings check reports it; list with the input's label
+            found.read = exc
+        label = found.read.tracking_label if isinstance(found.read, Applied) else settings.tracking_label
         issues = factory.tracking_issues(label)
         found_text = f"{len(issues)} tracking issues labelled {label!r}"
         if study_repo is not None:
@@ -221,19 +227,12 @@ def factory_access(settings: Settings, runner: Runner, app: App, found: Found,
     return f"{found_text}; {budget}"
 
 
-def tracking_label(settings: Settings, config: str | None) -> str:
-    """The tracking label a sync would use (the input's, when the config has a mistake: Settings says it)."""
-    try:
-        applied = applied_settings(config, settings.factory_repo, settings.portfolio, settings.project)
-    except ConfigError:
-        return settings.tracking_label
-    return applied.tracking_label
-
-
 def settings_applied(settings: Settings, found: Found) -> str:
     """The settings the Factory config, the inputs and the defaults make; a config with a mistake fails."""
+    if isinstance(found.read, ConfigError):
+        raise found.read
+    found.applied = found.read
     given = settings.portfolio
-    found.applied = applied_settings(found.config, settings.factory_repo, given, settings.project)
     read = (f"read {given.config_path} in {settings.factory_repo}" if found.config is not None else
             f"{settings.factory_repo} has no {given.config_path}: the inputs and the defaults apply")
     return f"{read}; each setting and where it came from are listed after the checks"
